@@ -1,0 +1,13 @@
+import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
+
+/**
+ * Every command module exports `register(program, ctx)`. Add one line here per module
+ * (keep the list alphabetical; each module owns its own sub-commands).
+ */
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>> = [
+  // hbsync-commands: begin
+  // hbsync-commands: end
+];

@@ -1,0 +1,55 @@
+import type { Readable } from "node:stream";
+
+/**
+ * A flat key → bytes store: a local folder (fs.ts) or an S3 bucket/prefix (s3.ts). Keys are
+ * `/`-separated relative paths (`bottles/openssl@3-3.4.0.arm64_sequoia.bottle.tar.gz`), never
+ * absolute and never containing `..`, `\0` or empty segments: backends reject such keys with
+ * InvalidKeyError before touching anything (see keys.ts).
+ *
+ * Every backend passes tests/unit/storage/conformance.ts.
+ */
+export interface BlobStat {
+  key: string;
+  size: number;
+  /** Last modification time. */
+  modified: Date;
+  /** Backend-specific entity tag (S3 ETag, fs: size+mtime), for conditional logic only. */
+  etag?: string;
+}
+
+export interface PutOptions {
+  /** Expected size in bytes; a body of another length is refused and nothing is stored. */
+  size?: number;
+  /** Expected lowercase hex sha256; a body with another digest is refused and nothing is stored. */
+  sha256?: string;
+  contentType?: string;
+}
+
+export interface PutResult {
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+export interface BlobStore {
+  /** A short description for messages: `/abs/path/mirror` or `s3://bucket/prefix`. */
+  readonly location: string;
+  /** Metadata, or null when the key is absent (never throws for absent). */
+  stat(key: string): Promise<BlobStat | null>;
+  /** Every object whose key starts with `prefix`, in key order. */
+  list(prefix: string): AsyncIterable<BlobStat>;
+  /** A stream of the object's bytes; throws NotFoundError when absent. `range` is inclusive. */
+  get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  /**
+   * Store a stream atomically: readers see the old object or the complete new one, never a part.
+   * Hashes while streaming; on a size or sha256 mismatch, throws IntegrityError and stores nothing.
+   * Never buffers the whole body in memory.
+   */
+  put(key: string, body: Readable | Uint8Array | string, options?: PutOptions): Promise<PutResult>;
+  /** Create only if absent (fs: exclusive create; s3: If-None-Match: *). Returns false if it existed. */
+  putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
+  /** Delete; absent is not an error. */
+  delete(key: string): Promise<void>;
+  /** Release sockets/handles. */
+  close?(): Promise<void>;
+}

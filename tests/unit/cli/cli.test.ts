@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { reportError, run } from "../../../src/cli/cli.ts";
+import { EXIT } from "../../../src/cli/exit-codes.ts";
+import { memoryOutput } from "../../../src/cli/output.ts";
+import { HbsyncError, UsageError } from "../../../src/shared/errors.ts";
+
+describe("cli", () => {
+  describe("run", () => {
+    it("prints help and exits 0", async () => {
+      const output = memoryOutput();
+      expect(await run(["--help"], output)).toBe(EXIT.OK);
+      expect(output.stdout.join("\n")).toContain("Usage: hbsync");
+    });
+
+    it("exits 2 on an unknown command", async () => {
+      const output = memoryOutput();
+      expect(await run(["no-such-command"], output)).toBe(EXIT.USAGE);
+    });
+  });
+
+  describe("reportError", () => {
+    it("prints the message and the fix of an expected error and maps its kind to an exit code", () => {
+      const output = memoryOutput();
+      const code = reportError(
+        new HbsyncError("lock held by run r1", { kind: "locked", fix: "wait" }),
+        output,
+      );
+      expect(code).toBe(EXIT.LOCKED);
+      expect(output.stderr).toEqual(["error: lock held by run r1", "fix: wait"]);
+    });
+
+    it("maps usage errors to exit 2", () => {
+      expect(reportError(new UsageError("bad flag"), memoryOutput())).toBe(EXIT.USAGE);
+    });
+
+    it("says an unexpected error is a bug", () => {
+      const output = memoryOutput();
+      expect(reportError(new TypeError("x is undefined"), output)).toBe(EXIT.FAILED);
+      expect(output.stderr[0]).toContain("this is a bug in hbsync");
+    });
+  });
+});

@@ -1,0 +1,19 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    // Integration tests start real servers (emulator, s3rver, smtp-server, terraform): give them room.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // 2-core machines: two workers keep servers and CPU-heavy tests from starving each other.
+    maxWorkers: 2,
+    pool: "forks",
+    coverage: {
+      provider: "v8",
+      include: ["src/**/*.ts"],
+      reporter: ["text-summary", "json-summary", "lcov"],
+      reportsDirectory: "reports/coverage",
+    },
+  },
+});
