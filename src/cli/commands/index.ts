@@ -10,5 +10,6 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>> = [
   // hbsync-commands: begin
   () => import("./config.ts"),
+  () => import("./emulator.ts"),
   // hbsync-commands: end
 ];

@@ -1,0 +1,181 @@
+import { createHash, type KeyObject } from "node:crypto";
+import { InvalidUpstreamDataError, SignatureError } from "./errors.ts";
+import { BOTTLE_TAG, type RejectedEntry, validateFormulae } from "./formula-schema.ts";
+import { type FetchLike, joinUrl, networkError, readBody, statusError, USER_AGENT } from "./http.ts";
+import { HOMEBREW_KID, verifyJws } from "./jws.ts";
+import { type RetryOptions, withRetry } from "./retry.ts";
+import type { FormulaInfo } from "./types.ts";
+
+/** One API file exactly as served (byte-identical; it is signed), keyed by its store key. */
+export interface ApiFile {
+  /** Store key: `api/formula.jws.json`, `api/internal/packages.arm64_sequoia.jws.json`, … */
+  key: string;
+  bytes: Uint8Array;
+  /** Lowercase hex sha256 of `bytes`. */
+  sha256: string;
+  /** The upstream's Last-Modified header, verbatim, when it sent one. */
+  lastModified?: string;
+}
+
+export interface ApiIndex {
+  /** Entries of formula.jws.json that passed validation (see formula-schema.ts). */
+  formulae: FormulaInfo[];
+  /** The verified API files, formula.jws.json first. */
+  files: ApiFile[];
+  /** Entries refused by validation, with the reason; never among `formulae`. */
+  rejected: RejectedEntry[];
+  /** Keys of optional files the upstream does not have (404). */
+  missing: string[];
+}
+
+export interface HomebrewApiClientOptions {
+  /** `https://formulae.brew.sh/api` or the emulator's `api` URL. */
+  apiBase: string;
+  trustedKey: KeyObject;
+  fetch?: FetchLike;
+  /** The signature to check (default `homebrew-1`). */
+  kid?: string;
+  retry?: RetryOptions;
+  /** Per request, including the body (default 300 000 ms). */
+  timeoutMs?: number;
+  /** Largest API file accepted (default 512 MiB; formula.jws.json is ~35 MB today). */
+  maxBytes?: number;
+}
+
+/** The signed files besides formula.jws.json (DESIGN.md §1). Missing ones are reported, not fatal. */
+export const OPTIONAL_API_FILES = [
+  "cask.jws.json",
+  "formula_tap_migrations.jws.json",
+  "cask_tap_migrations.jws.json",
+] as const;
+
+export const API_PREFIX = "api/";
+
+/**
+ * The Homebrew JSON API: downloads, verifies the JWS signature against the trusted key before
+ * parsing anything, then validates the payload. A bad signature anywhere is a SignatureError.
+ */
+export class HomebrewApiClient {
+  private readonly apiBase: string;
+  private readonly trustedKey: KeyObject;
+  private readonly fetchImpl: FetchLike;
+  private readonly kid: string;
+  private readonly retry: RetryOptions;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+
+  constructor(options: HomebrewApiClientOptions) {
+    this.apiBase = options.apiBase;
+    this.trustedKey = options.trustedKey;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.kid = options.kid ?? HOMEBREW_KID;
+    this.retry = options.retry ?? {};
+    this.timeoutMs = options.timeoutMs ?? 300_000;
+    this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
+  }
+
+  /** formula.jws.json (required) and the optional signed files, verified; formulae validated. */
+  async fetchIndex(): Promise<ApiIndex> {
+    const formulaFile = await this.fetchApiFile("formula.jws.json", { optional: false });
+    if (formulaFile === null) throw new Error("unreachable: formula.jws.json is required");
+    const payload = parsePayload(formulaFile, this.urlOf("formula.jws.json"));
+    if (!Array.isArray(payload)) {
+      throw new InvalidUpstreamDataError(
+        "formula.jws.json payload is not a JSON array of formulae",
+        this.urlOf("formula.jws.json"),
+      );
+    }
+    const { formulae, rejected } = validateFormulae(payload);
+    const files: ApiFile[] = [formulaFile];
+    const missing: string[] = [];
+    for (const name of OPTIONAL_API_FILES) {
+      const file = await this.fetchApiFile(name, { optional: true });
+      if (file === null) {
+        missing.push(`${API_PREFIX}${name}`);
+        continue;
+      }
+      parsePayload(file, this.urlOf(name));
+      files.push(file);
+    }
+    return { formulae, files, rejected, missing };
+  }
+
+  /** `internal/packages.<tag>.jws.json`, verified; null when the upstream has none for the tag (404). */
+  async fetchInternalPackages(tag: string): Promise<ApiFile | null> {
+    if (!BOTTLE_TAG.test(tag)) {
+      throw new InvalidUpstreamDataError(`invalid bottle tag ${JSON.stringify(tag)}`, this.apiBase);
+    }
+    const path = `internal/packages.${tag}.jws.json`;
+    const file = await this.fetchApiFile(path, { optional: true });
+    if (file === null) return null;
+    const payload = parsePayload(file, this.urlOf(path));
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+      throw new InvalidUpstreamDataError(`${path} payload is not a JSON object`, this.urlOf(path));
+    }
+    return file;
+  }
+
+  /**
+   * Downloads `path` under the API base (retrying transient failures) and, for `.jws.json`,
+   * verifies its signature. Returns null for a 404 when `optional`.
+   */
+  async fetchApiFile(path: string, options: { optional: boolean }): Promise<ApiFile | null> {
+    const url = this.urlOf(path);
+    const result = await withRetry(async () => {
+      let response: Response;
+      try {
+        response = await this.fetchImpl(url, {
+          headers: { "user-agent": USER_AGENT, accept: "application/json" },
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (error) {
+        throw networkError(error, url, `cannot download ${path}`);
+      }
+      if (response.status === 404 && options.optional) {
+        await response.body?.cancel();
+        return null;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw statusError(response, url, `cannot download ${path}`);
+      }
+      const bytes = await readBody(response, url, this.maxBytes);
+      const lastModified = response.headers.get("last-modified");
+      return { bytes, lastModified };
+    }, this.retry);
+    if (result === null) return null;
+    if (path.endsWith(".jws.json")) {
+      try {
+        verifyJws(Buffer.from(result.bytes).toString("utf8"), this.trustedKey, this.kid);
+      } catch (error) {
+        if (error instanceof SignatureError) {
+          throw new SignatureError(`${url}: ${error.message}`, { cause: error, source: url });
+        }
+        throw error;
+      }
+    }
+    const file: ApiFile = {
+      key: `${API_PREFIX}${path}`,
+      bytes: result.bytes,
+      sha256: createHash("sha256").update(result.bytes).digest("hex"),
+    };
+    if (result.lastModified !== null) file.lastModified = result.lastModified;
+    return file;
+  }
+
+  private urlOf(path: string): string {
+    return joinUrl(this.apiBase, path);
+  }
+}
+
+/** The payload of an already verified `.jws.json`, parsed. */
+function parsePayload(file: ApiFile, url: string): unknown {
+  const envelope = JSON.parse(Buffer.from(file.bytes).toString("utf8")) as { payload: string };
+  try {
+    return JSON.parse(envelope.payload);
+  } catch (error) {
+    throw new InvalidUpstreamDataError(`the signed payload of ${url} is not valid JSON`, url, {
+      cause: error,
+    });
+  }
+}

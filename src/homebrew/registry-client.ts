@@ -1,0 +1,270 @@
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { InvalidUpstreamDataError, UpstreamError } from "./errors.ts";
+import { BOTTLE_TAG, SHA256_HEX } from "./formula-schema.ts";
+import {
+  contentLength,
+  type FetchLike,
+  joinUrl,
+  networkError,
+  readBody,
+  statusError,
+  USER_AGENT,
+} from "./http.ts";
+import { type RetryOptions, withRetry } from "./retry.ts";
+
+/**
+ * The OCI registry bottles live in (ghcr.io/v2/homebrew/core, or the emulator), as brew talks to it
+ * (DESIGN.md §1): anonymous `Authorization: Bearer QQ==`; manifests are OCI image indexes whose
+ * entries carry `sh.brew.bottle.digest` / `sh.brew.bottle.size` and a per-tag
+ * `org.opencontainers.image.ref.name` of `<pkg_version>.<tag>[.<rebuild>]` (Homebrew/brew
+ * github_packages.rb `upload_bottle`, `version_rebuild`); blobs redirect to another host, which must
+ * never see the Authorization header.
+ */
+export const ANONYMOUS_TOKEN = "QQ==";
+export const OCI_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json";
+/** Larger sizes in a manifest are refused as absurd (the biggest bottles today are ~1 GB). */
+export const MAX_BOTTLE_SIZE = 64 * 1024 ** 3;
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+export interface BottleManifest {
+  /** Bottle size in bytes per tag (`arm64_sequoia` → 12345). */
+  sizes: Map<string, number>;
+  /** Bottle sha256 (lowercase hex) per tag. */
+  digests: Map<string, string>;
+  /** The manifest bytes exactly as served (stored as the mirror's manifest). */
+  raw: Uint8Array;
+  mediaType: string;
+  /** Manifest entries ignored because a value was invalid (bad digest, absurd size, no tag). */
+  rejected: Array<{ tag?: string; reason: string }>;
+}
+
+export interface BlobResponse {
+  /** The bottle bytes. Errors with a retryable UpstreamError if the body ends short of `size`. */
+  body: Readable;
+  /** Content-Length of the final response, when sent. */
+  size?: number;
+  /** The byte offset the body starts at: `start` when the server honoured the Range, else 0. */
+  offset: number;
+  /** The URL that finally served the bytes (after redirects). */
+  url: string;
+}
+
+export interface RegistryClientOptions {
+  /** `https://ghcr.io/v2/homebrew/core`, or the emulator's `registry` URL. */
+  registryBase: string;
+  fetch?: FetchLike;
+  /** Bearer token for the registry origin only (default the anonymous `QQ==`). */
+  token?: string;
+  /** Retry policy for manifests (blob streams are retried by the caller, around the whole transfer). */
+  retry?: RetryOptions;
+  maxRedirects?: number;
+  /** Manifest request timeout (default 60 000 ms). */
+  timeoutMs?: number;
+}
+
+export class RegistryClient {
+  private readonly base: string;
+  private readonly origin: string;
+  private readonly fetchImpl: FetchLike;
+  private readonly token: string;
+  private readonly retry: RetryOptions;
+  private readonly maxRedirects: number;
+  private readonly timeoutMs: number;
+
+  constructor(options: RegistryClientOptions) {
+    this.base = options.registryBase.replace(/\/+$/, "");
+    this.origin = new URL(this.base).origin;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.token = options.token ?? ANONYMOUS_TOKEN;
+    this.retry = options.retry ?? {};
+    this.maxRedirects = options.maxRedirects ?? 5;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  /** The OCI image index of `<image>/manifests/<reference>`, with sizes and digests per tag. */
+  async manifest(image: string, reference: string): Promise<BottleManifest> {
+    const url = joinUrl(this.base, `${encodePath(image)}/manifests/${encodeURIComponent(reference)}`);
+    return withRetry(async () => {
+      const response = await this.follow(url, `manifest ${image}:${reference}`, {
+        accept: OCI_INDEX_MEDIA_TYPE,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const raw = await readBody(response.response, response.url, MAX_MANIFEST_BYTES);
+      return parseManifest(raw, response.url, response.response.headers.get("content-type"));
+    }, this.retry);
+  }
+
+  /**
+   * Streams the blob `sha256:<sha256>` of `image`, following redirects by hand (so Authorization goes
+   * only to the registry's own origin). Not retried here: wrap the whole transfer in withRetry.
+   */
+  async blob(
+    image: string,
+    sha256: string,
+    options: { start?: number; signal?: AbortSignal } = {},
+  ): Promise<BlobResponse> {
+    if (!SHA256_HEX.test(sha256)) {
+      throw new InvalidUpstreamDataError(`invalid sha256 ${JSON.stringify(sha256)}`, this.base);
+    }
+    const url = joinUrl(this.base, `${encodePath(image)}/blobs/sha256:${sha256}`);
+    const start = options.start ?? 0;
+    const { response, url: finalUrl } = await this.follow(url, `blob ${image}@sha256:${sha256}`, {
+      accept: "application/octet-stream",
+      ...(start > 0 ? { range: `bytes=${start}-` } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const offset = start > 0 && response.status === 206 ? start : 0;
+    const size = contentLength(response);
+    if (response.body === null) {
+      throw new UpstreamError(`empty response for ${finalUrl}`, { url: finalUrl, retryable: true });
+    }
+    const source = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    const body = lengthChecked(source, size, finalUrl);
+    return { body, offset, url: finalUrl, ...(size === undefined ? {} : { size }) };
+  }
+
+  private async follow(
+    startUrl: string,
+    what: string,
+    options: { accept: string; range?: string; signal?: AbortSignal },
+  ): Promise<{ response: Response; url: string }> {
+    let url = startUrl;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = {
+        "user-agent": USER_AGENT,
+        accept: options.accept,
+        "accept-encoding": "identity",
+      };
+      if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
+      if (options.range) headers.range = options.range;
+      let response: Response;
+      try {
+        response = await this.fetchImpl(url, {
+          headers,
+          redirect: "manual",
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (error) {
+        throw networkError(error, url, `cannot fetch ${what}`);
+      }
+      if (REDIRECT_STATUSES.has(response.status)) {
+        await response.body?.cancel();
+        const location = response.headers.get("location");
+        if (!location) {
+          throw new UpstreamError(`${what}: HTTP ${response.status} without a Location header from ${url}`, {
+            status: response.status,
+            url,
+          });
+        }
+        if (hop >= this.maxRedirects) {
+          throw new UpstreamError(`${what}: more than ${this.maxRedirects} redirects (last ${url})`, {
+            status: response.status,
+            url,
+          });
+        }
+        url = new URL(location, url).toString();
+        continue;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw statusError(response, url, `cannot fetch ${what}`);
+      }
+      return { response, url };
+    }
+  }
+}
+
+/**
+ * The bottle tag of a per-platform ref name `<pkg_version>.<tag>[.<rebuild>]`: tags never contain a
+ * dot and are never all digits, versions may contain both.
+ */
+export function tagFromRefName(refName: string): string | undefined {
+  const parts = refName.split(".");
+  if (parts.length < 2) return undefined;
+  const last = parts[parts.length - 1] as string;
+  const tag = /^\d+$/.test(last) ? parts[parts.length - 2] : last;
+  return tag !== undefined && BOTTLE_TAG.test(tag) && !/^\d+$/.test(tag) ? tag : undefined;
+}
+
+export function parseManifest(raw: Uint8Array, url: string, contentType: string | null): BottleManifest {
+  let document: unknown;
+  try {
+    document = JSON.parse(Buffer.from(raw).toString("utf8"));
+  } catch (error) {
+    throw new InvalidUpstreamDataError(`the manifest at ${url} is not valid JSON`, url, { cause: error });
+  }
+  const manifests = (document as { manifests?: unknown } | null)?.manifests;
+  if (!Array.isArray(manifests)) {
+    throw new InvalidUpstreamDataError(
+      `the manifest at ${url} has no "manifests" list (not an OCI index)`,
+      url,
+    );
+  }
+  const sizes = new Map<string, number>();
+  const digests = new Map<string, string>();
+  const rejected: BottleManifest["rejected"] = [];
+  for (const entry of manifests) {
+    const annotations = (entry as { annotations?: Record<string, unknown> } | null)?.annotations;
+    if (typeof annotations !== "object" || annotations === null) continue;
+    const refName = annotations["org.opencontainers.image.ref.name"];
+    const tag = typeof refName === "string" ? tagFromRefName(refName) : undefined;
+    if (tag === undefined) {
+      rejected.push({ reason: `no bottle tag in ref.name ${JSON.stringify(refName)}` });
+      continue;
+    }
+    const digest = annotations["sh.brew.bottle.digest"];
+    const size = annotations["sh.brew.bottle.size"];
+    if (typeof digest !== "string" || !SHA256_HEX.test(digest)) {
+      rejected.push({ tag, reason: "sh.brew.bottle.digest is not 64 lowercase hex characters" });
+      continue;
+    }
+    digests.set(tag, digest);
+    if (size === undefined) continue;
+    const bytes = typeof size === "string" && /^\d{1,15}$/.test(size) ? Number(size) : Number.NaN;
+    if (!Number.isSafeInteger(bytes) || bytes > MAX_BOTTLE_SIZE) {
+      rejected.push({ tag, reason: `absurd sh.brew.bottle.size ${JSON.stringify(size).slice(0, 40)}` });
+      continue;
+    }
+    sizes.set(tag, bytes);
+  }
+  const declared = (document as { mediaType?: unknown }).mediaType;
+  const mediaType =
+    typeof declared === "string" ? declared : (contentType?.split(";")[0]?.trim() ?? OCI_INDEX_MEDIA_TYPE);
+  return { sizes, digests, raw, mediaType, rejected };
+}
+
+/** `openssl/3` → each segment percent-encoded, slashes kept. */
+function encodePath(image: string): string {
+  return image.split("/").map(encodeURIComponent).join("/");
+}
+
+/** Passes bytes through; errors (retryable) when the body ends short of, or beyond, `size`. */
+function lengthChecked(source: Readable, size: number | undefined, url: string): Readable {
+  let received = 0;
+  const checker = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback): void {
+      received += chunk.length;
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback): void {
+      if (size !== undefined && received !== size) {
+        callback(
+          new UpstreamError(`truncated body: got ${received} of ${size} bytes from ${url}`, {
+            url,
+            retryable: true,
+          }),
+        );
+        return;
+      }
+      callback();
+    },
+  });
+  source.on("error", (error) => {
+    checker.destroy(networkError(error, url, `download interrupted after ${received} bytes`) as Error);
+  });
+  checker.on("close", () => {
+    if (!source.destroyed) source.destroy();
+  });
+  return source.pipe(checker);
+}
