@@ -11,5 +11,6 @@ export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>
   // hbsync-commands: begin
   () => import("./config.ts"),
   () => import("./emulator.ts"),
+  () => import("./notify.ts"),
   // hbsync-commands: end
 ];
