@@ -10,6 +10,7 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>> = [
   // hbsync-commands: begin
   () => import("./config.ts"),
+  () => import("./cost.ts"),
   () => import("./emulator.ts"),
   () => import("./notify.ts"),
   // hbsync-commands: end

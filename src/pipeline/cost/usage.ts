@@ -1,0 +1,139 @@
+import type { Assumptions } from "./assumptions.ts";
+import { countRuns } from "./schedule-runs.ts";
+import type { CostInput } from "./types.ts";
+
+/**
+ * What one environment uses in an average month, derived from its config and the assumptions.
+ * Pure: the estimator prices it, the recommender re-derives it with one setting changed.
+ *
+ * Model: the mirror holds (bottles per tag × tags + the `all` bottles) × average size. Each week a
+ * share of it is replaced upstream (churn); each run moves what changed since the previous run, so
+ * bytes per run = monthly churn / runs per month (never more than the whole mirror). A run whose
+ * bottle bytes exceed `size_threshold_gb` goes to ECS Fargate, otherwise to the worker Lambda.
+ */
+export interface Usage {
+  runsPerMonth: number;
+  workingHourRunsPerMonth: number;
+  scheduleBasis: string;
+  mirror: { tags: number; bottles: number; gb: number };
+  perRun: { bottles: number; bottleGb: number; apiGb: number; totalGb: number };
+  worker: "lambda" | "ecs";
+  orchestrator: { secondsPerRun: number; gbSecondsPerMonth: number; requestsPerMonth: number };
+  /** Zero when runs go to ECS. */
+  lambdaWorker: {
+    secondsPerRun: number;
+    invocationsPerRun: number;
+    gbSecondsPerMonth: number;
+    requestsPerMonth: number;
+  };
+  /** Zero when runs go to the Lambda worker. */
+  ecsTask: { secondsPerRun: number; taskHoursPerMonth: number };
+  s3: { storedGb: number; supersededGb: number; putsPerMonth: number; getsPerMonth: number };
+  egressGb: number;
+  logs: { ingestedGb: number; storedGb: number };
+  nat: { gatewayHours: number; processedGb: number; s3ProcessedGb: number };
+  initialSync: { gb: number; worker: "lambda" | "ecs"; seconds: number };
+}
+
+export interface UsageOverrides {
+  /** Replaces the schedule's runs per month (the pause-dev recommendation). */
+  runsPerMonth?: number;
+}
+
+const MB_PER_GB = 1024;
+const KB_PER_GB = 1024 * 1024;
+/** Fargate bills at least one minute per task. */
+const FARGATE_MINIMUM_SECONDS = 60;
+
+export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOverrides = {}): Usage {
+  const counted = countRuns(input.schedule, a);
+  const runs = overrides.runsPerMonth ?? counted.runsPerMonth;
+  const workingRuns = Math.min(runs, counted.workingHourRunsPerMonth);
+
+  const tags = new Set(input.mirror.tags.filter((tag) => tag !== "all")).size;
+  const formulae =
+    input.mirror.include.length > 0
+      ? input.mirror.include.length
+      : Math.max(0, a.bottlesPerTag - input.mirror.exclude.length);
+  const mirrorBottles = formulae * tags + formulae * a.allTagFraction;
+  const mirrorGb = (mirrorBottles * a.averageBottleMb) / MB_PER_GB;
+
+  const churnBottlesPerMonth = mirrorBottles * a.weeklyChurnFraction * (a.daysPerMonth / 7);
+  const bottlesPerRun = runs > 0 ? Math.min(mirrorBottles, churnBottlesPerMonth / runs) : 0;
+  const bottleGbPerRun = (bottlesPerRun * a.averageBottleMb) / MB_PER_GB;
+  const apiGbPerRun = a.apiMbPerRun / MB_PER_GB;
+  const gbPerRun = bottleGbPerRun + apiGbPerRun;
+  const worker = bottleGbPerRun > input.sizeThresholdGb ? "ecs" : "lambda";
+
+  const orchestratorSeconds = a.orchestratorBaseSeconds + a.orchestratorSecondsPerBottle * bottlesPerRun;
+  const lambdaSeconds = a.workerOverheadSeconds + (gbPerRun * MB_PER_GB) / a.lambdaThroughputMbPerSecond;
+  const invocationsPerRun = Math.max(1, Math.ceil(lambdaSeconds / input.lambda.timeoutSeconds));
+  const ecsSeconds = Math.max(
+    FARGATE_MINIMUM_SECONDS,
+    a.ecsOverheadSeconds + (gbPerRun * MB_PER_GB) / a.ecsThroughputMbPerSecond,
+  );
+
+  const supersededGb = mirrorGb * a.weeklyChurnFraction * (input.mirror.retentionDays / 7);
+  const clientGets = a.averageBottleMb > 0 ? (a.clientEgressGbPerMonth * MB_PER_GB) / a.averageBottleMb : 0;
+  const logsIngestedGb = (runs * (a.logKbPerRun + bottlesPerRun * a.logKbPerBottle)) / KB_PER_GB;
+
+  const natHours = input.network.nat ? input.network.natGateways * a.hoursPerMonth : 0;
+  // Through NAT: the upstream download, and the upload to S3 unless a gateway endpoint carries it.
+  const s3ViaNat = input.network.nat && !input.network.s3GatewayEndpoint ? runs * gbPerRun : 0;
+  const natProcessed = input.network.nat ? runs * gbPerRun + s3ViaNat : 0;
+
+  const initialGb = mirrorGb + apiGbPerRun;
+  const initialWorker = mirrorGb > input.sizeThresholdGb ? "ecs" : "lambda";
+  const initialSeconds =
+    initialWorker === "ecs"
+      ? a.ecsOverheadSeconds + (initialGb * MB_PER_GB) / a.ecsThroughputMbPerSecond
+      : a.workerOverheadSeconds + (initialGb * MB_PER_GB) / a.lambdaThroughputMbPerSecond;
+
+  const onLambda = worker === "lambda";
+  return {
+    runsPerMonth: runs,
+    workingHourRunsPerMonth: workingRuns,
+    scheduleBasis:
+      overrides.runsPerMonth === undefined
+        ? counted.basis
+        : `${counted.basis}; replaced by ${overrides.runsPerMonth} runs`,
+    mirror: { tags, bottles: mirrorBottles, gb: mirrorGb },
+    perRun: { bottles: bottlesPerRun, bottleGb: bottleGbPerRun, apiGb: apiGbPerRun, totalGb: gbPerRun },
+    worker,
+    orchestrator: {
+      secondsPerRun: orchestratorSeconds,
+      gbSecondsPerMonth: runs * orchestratorSeconds * (input.lambda.orchestratorMemoryMb / MB_PER_GB),
+      requestsPerMonth: runs,
+    },
+    lambdaWorker: onLambda
+      ? {
+          secondsPerRun: lambdaSeconds,
+          invocationsPerRun,
+          gbSecondsPerMonth: runs * lambdaSeconds * (input.lambda.syncMemoryMb / MB_PER_GB),
+          requestsPerMonth: runs * invocationsPerRun,
+        }
+      : { secondsPerRun: 0, invocationsPerRun: 0, gbSecondsPerMonth: 0, requestsPerMonth: 0 },
+    ecsTask: onLambda
+      ? { secondsPerRun: 0, taskHoursPerMonth: 0 }
+      : { secondsPerRun: ecsSeconds, taskHoursPerMonth: (runs * ecsSeconds) / 3600 },
+    s3: {
+      storedGb: mirrorGb + supersededGb + apiGbPerRun,
+      supersededGb,
+      putsPerMonth: runs * (bottlesPerRun * a.putsPerBottle + a.putsPerRun),
+      getsPerMonth: runs * a.getsPerRun + clientGets,
+    },
+    egressGb: a.clientEgressGbPerMonth,
+    logs: {
+      ingestedGb: logsIngestedGb,
+      storedGb: logsIngestedGb * (a.logRetentionDays / a.daysPerMonth),
+    },
+    nat: { gatewayHours: natHours, processedGb: natProcessed, s3ProcessedGb: s3ViaNat },
+    initialSync: { gb: initialGb, worker: initialWorker, seconds: initialSeconds },
+  };
+}
+
+/** The smallest worker memory that the throughput assumption needs, rounded up to 256 MB. */
+export function neededSyncMemoryMb(input: CostInput, a: Assumptions): number {
+  const need = a.lambdaMemoryBaseMb + a.lambdaMemoryPerTransferMb * input.mirror.transfersConcurrency;
+  return Math.max(512, Math.ceil(need / 256) * 256);
+}
