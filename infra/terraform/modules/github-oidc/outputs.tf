@@ -1,0 +1,14 @@
+output "iam_openid_connect_provider_arn" {
+  description = "ARN of the GitHub Actions OIDC provider."
+  value       = local.provider_arn
+}
+
+output "iam_role_arns" {
+  description = "Deploy role ARN per environment: store each as the GitHub environment secret AWS_ROLE_ARN_<ENV>."
+  value       = { for env, role in aws_iam_role.this : env => role.arn }
+}
+
+output "iam_role_subjects" {
+  description = "The only OIDC subject each role trusts, per environment."
+  value       = { for env in var.environments : env => local.scopes[env].subject }
+}
