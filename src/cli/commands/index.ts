@@ -13,5 +13,6 @@ export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>
   () => import("./cost.ts"),
   () => import("./emulator.ts"),
   () => import("./notify.ts"),
+  () => import("./scan.ts"),
   // hbsync-commands: end
 ];

@@ -321,7 +321,8 @@ data "aws_iam_policy_document" "observability_and_network" {
     resources = ["arn:${local.partition}:budgets::${local.account}:budget/${local.scopes[each.key].prefix}-*"]
   }
 
-  # VPC resources get random IDs, so they cannot be scoped by name; creation is limited to these calls.
+  # VPC resources get random IDs, so they cannot be scoped by name; creation is limited to these calls,
+  # in this account only.
   statement {
     sid    = "SyncTaskNetwork"
     effect = "Allow"
@@ -334,7 +335,7 @@ data "aws_iam_policy_document" "observability_and_network" {
       "ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ModifyVpcEndpoint",
       "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
     ]
-    resources = ["*"]
+    resources = ["arn:${local.partition}:ec2:*:${local.account}:*"]
   }
 
   # CloudFront IDs are random too; only needed when the mirror's read_access is "cloudfront".
@@ -348,7 +349,7 @@ data "aws_iam_policy_document" "observability_and_network" {
       "cloudfront:ListTagsForResource", "cloudfront:TagResource", "cloudfront:UntagResource",
       "cloudfront:UpdateCachePolicy", "cloudfront:UpdateDistribution", "cloudfront:UpdateOriginAccessControl",
     ]
-    resources = ["*"]
+    resources = ["arn:${local.partition}:cloudfront::${local.account}:*"]
   }
 }
 
