@@ -217,7 +217,7 @@ describe("infra/terraform IAM", () => {
         },
       ]);
       expect(locals).toContain(
-        'subject   = \\"repo:${var.github_org}/${var.github_repo}:environment:${env}\\"',
+        'subject   = \\"repo:${var.github_org}/${var.github_repo}:environment:${lookup(var.github_environment_names, env, env)}\\"',
       );
       expect(resolveLocal(mod("github-oidc"), "${local.oidc_host}")).toBe(
         "token.actions.githubusercontent.com",

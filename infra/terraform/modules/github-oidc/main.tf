@@ -19,7 +19,7 @@ locals {
     for env in var.environments : env => {
       prefix    = "${var.project_name}-${env}"
       role_name = "${var.project_name}-github-deploy-${env}"
-      subject   = "repo:${var.github_org}/${var.github_repo}:environment:${env}"
+      subject   = "repo:${var.github_org}/${var.github_repo}:environment:${lookup(var.github_environment_names, env, env)}"
     }
   }
 }

@@ -39,6 +39,12 @@ variable "environments" {
   }
 }
 
+variable "github_environment_names" {
+  description = "GitHub environment name per environment, where it differs from the environment's own name (.github/workflows/cicd.yml deploys prod in the `production` environment, which carries the required reviewers)."
+  type        = map(string)
+  default     = { prod = "production" }
+}
+
 variable "create_oidc_provider" {
   description = "Create the token.actions.githubusercontent.com OIDC provider (only one may exist per account)."
   type        = bool
