@@ -4,7 +4,8 @@ import type { Readable } from "node:stream";
  * A flat key → bytes store: a local folder (fs.ts) or an S3 bucket/prefix (s3.ts). Keys are
  * `/`-separated relative paths (`bottles/openssl@3-3.4.0.arm64_sequoia.bottle.tar.gz`), never
  * absolute and never containing `..`, `\0` or empty segments: backends reject such keys with
- * InvalidKeyError before touching anything (see keys.ts).
+ * InvalidKeyError before touching anything (see keys.ts). The top-level folder `.tmp/` is reserved for
+ * in-flight writes and never listed.
  *
  * Every backend passes tests/unit/storage/conformance.ts.
  */
@@ -36,9 +37,12 @@ export interface BlobStore {
   readonly location: string;
   /** Metadata, or null when the key is absent (never throws for absent). */
   stat(key: string): Promise<BlobStat | null>;
-  /** Every object whose key starts with `prefix`, in key order. */
+  /** Every object whose key starts with `prefix`, in key order (UTF-8 byte order, as S3 lists). */
   list(prefix: string): AsyncIterable<BlobStat>;
-  /** A stream of the object's bytes; throws NotFoundError when absent. `range` is inclusive. */
+  /**
+   * A stream of the object's bytes; throws NotFoundError when absent. `range` is inclusive; an `end`
+   * past the object is clamped; a `start` at or past the end throws RangeNotSatisfiableError (HTTP 416).
+   */
   get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   /**
    * Store a stream atomically: readers see the old object or the complete new one, never a part.

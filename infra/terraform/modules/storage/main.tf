@@ -83,6 +83,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # src/storage/s3.ts streams every bottle to .tmp/<uuid>/body, verifies its sha256, then copies it onto the
+  # real key and deletes the temp object. A killed run can leave temp objects behind: expire them.
+  rule {
+    id     = "expire-sync-temp-objects"
+    status = "Enabled"
+
+    filter {
+      prefix = ".tmp/"
+    }
+
+    expiration {
+      days = 1
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.this]
 }
 

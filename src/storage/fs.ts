@@ -1,0 +1,265 @@
+/**
+ * BlobStore on a local folder (the default backend).
+ *
+ * - put: streams into `<root>/.tmp/<uuid>` (same filesystem), hashing on the way; fsyncs; verifies size
+ *   and sha256; then renames into place, so readers see the old file or the complete new one. On a
+ *   mismatch the temp file is deleted and nothing under the key changes.
+ * - putIfAbsent: writes a complete temp file, then hard-links it to the key: `link` fails with EEXIST
+ *   when the key exists, so exactly one concurrent caller wins and no reader sees a partial file. On
+ *   filesystems without hard links it falls back to an exclusive create (`wx`).
+ * - Every path is checked to stay inside the root after resolving symlinks (realpath), so a symlink
+ *   planted in the tree cannot redirect a write or a read outside it.
+ * - Temp files older than a day (left by a killed run) are removed when the store is first used.
+ */
+import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
+import { InvalidKeyError, NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
+import { assertValidExpectation, hashingStream, toReadable } from "./hashing.ts";
+import { assertValidKey, assertValidPrefix, compareKeys, TEMP_DIR } from "./keys.ts";
+import { assertValidRange } from "./range.ts";
+
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+
+function errnoCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+export interface FsStoreOptions {
+  /** Temp files older than this are deleted when the store is first used (default: one day). */
+  staleTempMs?: number;
+}
+
+export class FsStore implements BlobStore {
+  readonly location: string;
+  private readonly root: string;
+  private readonly staleTempMs: number;
+  private ready: Promise<string> | undefined;
+
+  constructor(root: string, options: FsStoreOptions = {}) {
+    this.root = resolve(root);
+    this.location = this.root;
+    this.staleTempMs = options.staleTempMs ?? STALE_TEMP_MS;
+  }
+
+  async stat(key: string): Promise<BlobStat | null> {
+    assertValidKey(key);
+    const real = await this.resolveExisting(key);
+    if (real === null) return null;
+    const info = await stat(real).catch((error: unknown) => {
+      if (errnoCode(error) === "ENOENT") return null;
+      throw error;
+    });
+    if (info === null || !info.isFile()) return null;
+    return {
+      key,
+      size: info.size,
+      modified: info.mtime,
+      etag: `${info.size.toString(16)}-${info.mtimeMs.toString(16)}`,
+    };
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobStat> {
+    assertValidPrefix(prefix);
+    const realRoot = await this.init();
+    const slash = prefix.lastIndexOf("/");
+    const startDir = slash < 0 ? "" : prefix.slice(0, slash + 1);
+    yield* this.walk(realRoot, startDir, prefix);
+  }
+
+  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    assertValidKey(key);
+    const real = await this.resolveExisting(key);
+    if (real === null) throw new NotFoundError(key, this.location);
+    const handle = await open(real, "r").catch((error: unknown) => {
+      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "EISDIR")
+        throw new NotFoundError(key, this.location, { cause: error });
+      throw error;
+    });
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new NotFoundError(key, this.location);
+      if (range === undefined) return handle.createReadStream();
+      assertValidRange(key, range);
+      if (range.start >= info.size) throw new RangeNotSatisfiableError(key, range, info.size);
+      const end = Math.min(range.end ?? info.size - 1, info.size - 1);
+      return handle.createReadStream({ start: range.start, end });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Readable | Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
+    assertValidKey(key);
+    assertValidExpectation(key, options);
+    const realRoot = await this.init();
+    const temp = join(realRoot, TEMP_DIR, randomUUID());
+    const hasher = hashingStream(key, options);
+    try {
+      const handle = await open(temp, "wx");
+      try {
+        await pipeline(toReadable(body), hasher, async (source: AsyncIterable<Buffer>) => {
+          for await (const chunk of source) {
+            for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done)).bytesWritten;
+          }
+        });
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const { size, sha256 } = hasher.verify();
+      const target = await this.targetPath(key);
+      await rename(temp, target);
+      return { key, size, sha256 };
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    assertValidKey(key);
+    const realRoot = await this.init();
+    const target = await this.targetPath(key);
+    const temp = join(realRoot, TEMP_DIR, randomUUID());
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    try {
+      await writeDurably(temp, bytes, "wx");
+      try {
+        await link(temp, target);
+        return true;
+      } catch (error) {
+        if (errnoCode(error) === "EEXIST") return false;
+        if (!["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"].includes(errnoCode(error) ?? ""))
+          throw error;
+      }
+      // No hard links here: exclusive create. A reader racing the writer may see a short file.
+      try {
+        await writeDurably(target, bytes, "wx");
+        return true;
+      } catch (error) {
+        if (errnoCode(error) === "EEXIST") return false;
+        throw error;
+      }
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    await this.init();
+    const parent = await this.resolveExisting(dirname(key));
+    if (parent === null) return;
+    await unlink(join(parent, key.slice(key.lastIndexOf("/") + 1))).catch((error: unknown) => {
+      if (errnoCode(error) !== "ENOENT") throw error;
+    });
+  }
+
+  /** Creates the root and `.tmp/`, resolves the root's real path, and removes stale temp files. */
+  private init(): Promise<string> {
+    this.ready ??= (async () => {
+      await mkdir(join(this.root, TEMP_DIR), { recursive: true });
+      const realRoot = await realpath(this.root);
+      const tempDir = join(realRoot, TEMP_DIR);
+      const cutoff = Date.now() - this.staleTempMs;
+      for (const name of await readdir(tempDir)) {
+        const info = await lstat(join(tempDir, name)).catch(() => null);
+        if (info !== null && info.mtimeMs < cutoff)
+          await rm(join(tempDir, name), { force: true, recursive: true });
+      }
+      return realRoot;
+    })();
+    this.ready.catch(() => {
+      this.ready = undefined;
+    });
+    return this.ready;
+  }
+
+  private inside(realRoot: string, real: string, key: string): string {
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new InvalidKeyError(key, `resolves outside the store root ${this.root} (through a symlink)`);
+    }
+    return real;
+  }
+
+  /** The real path of an existing key (file or folder) inside the root, or null when absent. */
+  private async resolveExisting(key: string): Promise<string | null> {
+    const realRoot = await this.init();
+    if (key === ".") return realRoot;
+    try {
+      return this.inside(realRoot, await realpath(join(realRoot, key)), key);
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return null;
+      throw error;
+    }
+  }
+
+  /** Creates the key's parent folders (checking each stays inside the root) and returns the path to write. */
+  private async targetPath(key: string): Promise<string> {
+    const realRoot = await this.init();
+    const slash = key.lastIndexOf("/");
+    const parent = slash < 0 ? realRoot : await this.ensureDir(realRoot, key.slice(0, slash), key);
+    return join(parent, key.slice(slash + 1));
+  }
+
+  private async ensureDir(realRoot: string, dir: string, key: string): Promise<string> {
+    try {
+      const real = this.inside(realRoot, await realpath(join(realRoot, dir)), key);
+      if (!(await stat(real)).isDirectory())
+        throw new StorageError(`cannot store ${key}: ${dir} is a file`, { key });
+      return real;
+    } catch (error) {
+      if (errnoCode(error) !== "ENOENT") throw error;
+    }
+    const slash = dir.lastIndexOf("/");
+    const parent = slash < 0 ? realRoot : await this.ensureDir(realRoot, dir.slice(0, slash), key);
+    const path = join(parent, dir.slice(slash + 1));
+    await mkdir(path).catch((error: unknown) => {
+      if (errnoCode(error) !== "EEXIST") throw error;
+    });
+    return this.inside(realRoot, await realpath(path), key);
+  }
+
+  /** Yields the files under `dir` (a key prefix ending in `/`, or "") that start with `prefix`, in key order. */
+  private async *walk(realRoot: string, dir: string, prefix: string): AsyncGenerator<BlobStat> {
+    const real = await this.resolveExisting(dir === "" ? "." : dir.slice(0, -1)).catch((error: unknown) => {
+      if (error instanceof InvalidKeyError) return null;
+      throw error;
+    });
+    if (real === null) return;
+    const entries = await readdir(real, { withFileTypes: true }).catch((error: unknown) => {
+      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return [];
+      throw error;
+    });
+    const named = entries
+      .filter((entry) => !(dir === "" && entry.name === TEMP_DIR))
+      .map((entry) => ({ entry, sortKey: dir + entry.name + (entry.isDirectory() ? "/" : "") }))
+      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const { entry, sortKey } of named) {
+      if (!(sortKey.startsWith(prefix) || prefix.startsWith(sortKey))) continue;
+      if (entry.isDirectory()) {
+        yield* this.walk(realRoot, sortKey, prefix);
+      } else if (entry.isFile() || entry.isSymbolicLink()) {
+        // Symlinks count only when they resolve to a file inside the root (stat checks); never followed as folders.
+        const info = await this.stat(sortKey).catch(() => null);
+        if (info !== null) yield info;
+      }
+    }
+  }
+}
+
+async function writeDurably(path: string, bytes: Uint8Array, flags: string): Promise<void> {
+  const handle = await open(path, flags);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

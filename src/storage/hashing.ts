@@ -1,0 +1,103 @@
+/**
+ * Hash-while-streaming, shared by every backend: a pass-through Transform that counts bytes and computes
+ * sha256 as the body flows to its destination, so nothing is buffered whole. A body that grows past the
+ * expected size is cut off at once (the destination never receives more than `size` bytes).
+ */
+import { createHash, type Hash } from "node:crypto";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import type { PutOptions } from "./blob-store.ts";
+import { IntegrityError, StorageError } from "./errors.ts";
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export class HashingStream extends Transform {
+  readonly key: string;
+  readonly expected: PutOptions;
+  private readonly hash: Hash = createHash("sha256");
+  private count = 0;
+  private digest: string | undefined;
+
+  constructor(key: string, expected: PutOptions = {}) {
+    super();
+    this.key = key;
+    this.expected = expected;
+  }
+
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.count;
+  }
+
+  override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    this.count += buffer.length;
+    const { size } = this.expected;
+    if (size !== undefined && this.count > size) {
+      callback(
+        new IntegrityError({ key: this.key, field: "size", expected: size, actual: `more than ${size}` }),
+      );
+      return;
+    }
+    this.hash.update(buffer);
+    callback(null, buffer);
+  }
+
+  /** The lowercase hex sha256 of everything that passed; call after the stream finished. */
+  sha256(): string {
+    this.digest ??= this.hash.digest("hex");
+    return this.digest;
+  }
+
+  /** Throws IntegrityError when the bytes that passed differ from the expectation. */
+  verify(): { size: number; sha256: string } {
+    return verifyDigest(this.key, this.expected, { size: this.count, sha256: this.sha256() });
+  }
+}
+
+export function hashingStream(key: string, expected: PutOptions = {}): HashingStream {
+  return new HashingStream(key, expected);
+}
+
+/** Compares actual size/sha256 with the expectation; size first (the clearer message). */
+export function verifyDigest(
+  key: string,
+  expected: PutOptions,
+  actual: { size: number; sha256: string },
+): { size: number; sha256: string } {
+  if (expected.size !== undefined && expected.size !== actual.size) {
+    throw new IntegrityError({ key, field: "size", expected: expected.size, actual: actual.size });
+  }
+  if (expected.sha256 !== undefined && expected.sha256 !== actual.sha256) {
+    throw new IntegrityError({ key, field: "sha256", expected: expected.sha256, actual: actual.sha256 });
+  }
+  return actual;
+}
+
+/** Rejects malformed expectations up front: a negative size or a non-hex sha256 can never match. */
+export function assertValidExpectation(key: string, expected: PutOptions): void {
+  if (expected.size !== undefined && !(Number.isSafeInteger(expected.size) && expected.size >= 0)) {
+    throw new StorageError(`invalid expected size ${expected.size} for ${key}: must be a whole number ≥ 0`, {
+      key,
+      fix: "Pass the size the source declares in bytes; if it comes from an index, the index is corrupt.",
+    });
+  }
+  if (expected.sha256 !== undefined && !SHA256_HEX.test(expected.sha256)) {
+    throw new StorageError(
+      `invalid expected sha256 ${JSON.stringify(expected.sha256)} for ${key}: must be 64 lowercase hex characters`,
+      { key, fix: "Pass a lowercase hex sha256; if it comes from an index, the index is corrupt." },
+    );
+  }
+}
+
+/** Digest of an in-memory body. */
+export function digestOf(body: Uint8Array | string): { size: number; sha256: string } {
+  const buffer = typeof body === "string" ? Buffer.from(body) : body;
+  return { size: buffer.byteLength, sha256: createHash("sha256").update(buffer).digest("hex") };
+}
+
+export function toReadable(body: Readable | Uint8Array | string): Readable {
+  if (body instanceof Readable) return body;
+  return Readable.from([
+    typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+  ]);
+}

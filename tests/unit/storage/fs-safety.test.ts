@@ -1,0 +1,70 @@
+/** FsStore behaviour beyond the conformance suite: symlinks planted in the tree, stale temp files. */
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { InvalidKeyError } from "../../../src/storage/errors.ts";
+import { FsStore } from "../../../src/storage/fs.ts";
+
+describe("storage/fs", () => {
+  let parent: string;
+  let root: string;
+  let outside: string;
+
+  beforeEach(async () => {
+    parent = await mkdtemp(join(tmpdir(), "hbsync-fs-safety-"));
+    root = join(parent, "mirror");
+    outside = join(parent, "outside");
+    await mkdir(root);
+    await mkdir(outside);
+    await writeFile(join(outside, "secret"), "do not read");
+  });
+  afterEach(() => rm(parent, { recursive: true, force: true }));
+
+  describe("FsStore", () => {
+    it("refuses to write, read or delete through a symlinked folder that leads outside the root", async () => {
+      await symlink(outside, join(root, "bottles"));
+      const store = new FsStore(root);
+
+      await expect(store.put("bottles/evil.tar.gz", "x")).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.putIfAbsent("bottles/evil", "x")).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.get("bottles/secret")).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.stat("bottles/secret")).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.delete("bottles/secret")).rejects.toBeInstanceOf(InvalidKeyError);
+
+      expect(await readdir(outside)).toEqual(["secret"]);
+      expect(await readFile(join(outside, "secret"), "utf8")).toBe("do not read");
+      const listed: string[] = [];
+      for await (const entry of store.list("")) listed.push(entry.key);
+      expect(listed).toEqual([]);
+    });
+
+    it("does not follow a symlinked file that points outside the root", async () => {
+      await symlink(join(outside, "secret"), join(root, "state.json"));
+      const store = new FsStore(root);
+
+      await expect(store.get("state.json")).rejects.toBeInstanceOf(InvalidKeyError);
+    });
+
+    it("removes temp files older than a day when first used, and keeps fresh ones", async () => {
+      await mkdir(join(root, ".tmp"));
+      await writeFile(join(root, ".tmp", "stale"), "killed run");
+      await writeFile(join(root, ".tmp", "fresh"), "running now");
+      const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+      await utimes(join(root, ".tmp", "stale"), twoDaysAgo, twoDaysAgo);
+
+      await new FsStore(root).stat("anything");
+
+      expect(await readdir(join(root, ".tmp"))).toEqual(["fresh"]);
+    });
+
+    it("creates the root on first write and reports it as its location", async () => {
+      const store = new FsStore(join(root, "new", "folder"));
+
+      await store.put("a/b", "x");
+
+      expect(store.location).toBe(join(root, "new", "folder"));
+      expect(await readFile(join(root, "new", "folder", "a", "b"), "utf8")).toBe("x");
+    });
+  });
+});

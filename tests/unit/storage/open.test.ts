@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { FsStore } from "../../../src/storage/fs.ts";
+import { openStore, parseS3Url } from "../../../src/storage/open.ts";
+import { S3Store } from "../../../src/storage/s3.ts";
+
+describe("storage/open", () => {
+  describe("openStore", () => {
+    it("opens a folder, resolved against cwd, as FsStore", () => {
+      const store = openStore("mirror", { cwd: "/srv" });
+
+      expect(store).toBeInstanceOf(FsStore);
+      expect(store.location).toBe("/srv/mirror");
+    });
+
+    it("opens s3://bucket/prefix as S3Store with the endpoint from the environment, path style", async () => {
+      const store = openStore("s3://my-mirror/homebrew/", {
+        env: { AWS_ENDPOINT_URL: "http://127.0.0.1:9000", AWS_ENDPOINT_URL_S3: "http://127.0.0.1:4569" },
+      });
+
+      expect(store).toBeInstanceOf(S3Store);
+      const s3 = store as S3Store;
+      expect([s3.bucket, s3.prefix, s3.location]).toEqual([
+        "my-mirror",
+        "homebrew/",
+        "s3://my-mirror/homebrew/",
+      ]);
+      const endpoint = await s3.client.config.endpoint?.();
+      expect(`${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`).toBe("http://127.0.0.1:4569");
+      expect(s3.client.config.forcePathStyle).toBe(true);
+      expect(await s3.client.config.requestChecksumCalculation()).toBe("WHEN_REQUIRED");
+      await s3.close();
+    });
+
+    it("uses AWS's endpoint and virtual-host style when no endpoint is set", async () => {
+      const store = openStore("s3://my-mirror", { env: { AWS_REGION: "eu-west-1" } }) as S3Store;
+
+      expect(store.prefix).toBe("");
+      expect(store.client.config.forcePathStyle).not.toBe(true);
+      expect(await store.client.config.region()).toBe("eu-west-1");
+      await store.close();
+    });
+
+    it("refuses s3:// without a bucket as a usage error", () => {
+      expect(() => openStore("s3://")).toThrow(expect.objectContaining({ kind: "usage" }));
+      expect(() => parseS3Url("s3:///prefix")).toThrow("names no bucket");
+    });
+  });
+});
