@@ -13,6 +13,11 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
     .description("Keep an organisation's own mirror of Homebrew bottles and the signed JSON API")
     .version(VERSION)
     .showSuggestionAfterError(true)
+    // `--version <sha>` on `env deploy` must reach the subcommand: without positional options commander
+    // hands a `--version` anywhere on the line to the program's own -V, so `hbsync env deploy prod
+    // --version abc` would print hbsync's version and exit 0 without deploying. Program options
+    // (-V/--version, -h/--help) are still recognised before the subcommand.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.output.out(text.replace(/\n$/, "")),

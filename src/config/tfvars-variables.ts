@@ -173,3 +173,17 @@ export const TFVARS: readonly TfvarSpec[] = [
 ];
 
 export const TFVAR_NAMES: readonly string[] = TFVARS.map((spec) => spec.name);
+
+/**
+ * Variables every environment also declares, WITH a default, that `hbsync config tfvars` never writes:
+ * `hbsync env` passes them on the terraform command line (`-var`) from state it keeps beside the ledger.
+ */
+export const COMMAND_LINE_TFVARS: readonly (TfvarSpec & { default: boolean | number | string })[] = [
+  {
+    name: "schedule_enabled",
+    type: "bool",
+    source: "hbsync env pause|resume <env> (kept in _schedule/<env>.json beside the ledger)",
+    description: "Whether the sync schedule fires; toggled by `hbsync env pause|resume`, not by config.yaml.",
+    default: true,
+  },
+];

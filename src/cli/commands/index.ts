@@ -12,7 +12,10 @@ export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>
   () => import("./config.ts"),
   () => import("./cost.ts"),
   () => import("./emulator.ts"),
+  () => import("./env.ts"),
   () => import("./notify.ts"),
+  () => import("./rollback.ts"),
   () => import("./scan.ts"),
+  () => import("./test.ts"),
   // hbsync-commands: end
 ];

@@ -40,3 +40,13 @@ describe("cli", () => {
     });
   });
 });
+
+describe("cli options", () => {
+  it("gives a sub-command's own --version to the sub-command, not to the program's -V", async () => {
+    const output = memoryOutput();
+    // `env deploy` requires its environment; with --version taken by the program, this would exit 0.
+    const code = await run(["env", "deploy", "--version", "abc"], output);
+    expect(code).toBe(EXIT.USAGE);
+    expect(output.stdout.join("\n")).not.toContain("0.1.0");
+  });
+});

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parse } from "@cdktf/hcl2json";
 import { describe, expect, it } from "vitest";
 import { parseConfig, renderTfvarsHcl, toTfvars } from "../../../src/config/index.ts";
-import { TFVARS } from "../../../src/config/tfvars-variables.ts";
+import { COMMAND_LINE_TFVARS, TFVARS } from "../../../src/config/tfvars-variables.ts";
 import {
   ENVIRONMENTS,
   ENVIRONMENTS_DIR,
@@ -19,20 +19,28 @@ import {
 
 const ROOT_MODULE_DIR = join(MODULES_DIR, "homebrew-sync");
 const byName = (vars: VariableDecl[]): Map<string, VariableDecl> => new Map(vars.map((v) => [v.name, v]));
-const TFVAR_TYPES = Object.fromEntries(TFVARS.map((spec) => [spec.name, spec.type]));
+const ALL_TFVARS = [...TFVARS, ...COMMAND_LINE_TFVARS];
+const TFVAR_TYPES = Object.fromEntries(ALL_TFVARS.map((spec) => [spec.name, spec.type]));
 
 describe("infra/terraform/environments", () => {
   describe.each(ENVIRONMENTS)("%s", (env) => {
     const dir = join(ENVIRONMENTS_DIR, env);
 
-    it("declares exactly the TFVARS variables, with the same types and descriptions", async () => {
+    it("declares exactly the TFVARS and COMMAND_LINE_TFVARS variables, with the same types and descriptions", async () => {
       const declared = await variablesOf(dir);
 
-      expect(declared.map((v) => v.name).sort()).toEqual(TFVARS.map((spec) => spec.name).sort());
+      expect(declared.map((v) => v.name).sort()).toEqual(ALL_TFVARS.map((spec) => spec.name).sort());
       for (const v of declared) {
         expect({ name: v.name, type: v.type }).toEqual({ name: v.name, type: TFVAR_TYPES[v.name] });
-        expect(v.description).toBe(TFVARS.find((spec) => spec.name === v.name)?.description);
+        expect(v.description).toBe(ALL_TFVARS.find((spec) => spec.name === v.name)?.description);
       }
+    });
+
+    it("gives every command-line variable its default, so a plain terraform run without hbsync env works", async () => {
+      const declared = byName(await variablesOf(dir));
+
+      for (const spec of COMMAND_LINE_TFVARS)
+        expect(declared.get(spec.name)?.default, spec.name).toBe(spec.default);
     });
 
     it("passes every TFVARS variable to the root module under the same name", async () => {
@@ -40,7 +48,7 @@ describe("infra/terraform/environments", () => {
       const call = doc.module?.homebrew_sync?.[0] ?? {};
 
       expect(call.source).toBe("../../modules/homebrew-sync");
-      for (const spec of TFVARS) expect(call[spec.name], spec.name).toBe(`\${var.${spec.name}}`);
+      for (const spec of ALL_TFVARS) expect(call[spec.name], spec.name).toBe(`\${var.${spec.name}}`);
     });
 
     it("keeps state in S3 with lockfile locking and a per-environment key, bucket left to -backend-config", async () => {
@@ -67,14 +75,17 @@ describe("infra/terraform/environments", () => {
     it("accepts every TFVARS variable with the same type", async () => {
       const declared = byName(await variablesOf(ROOT_MODULE_DIR));
 
-      for (const spec of TFVARS) expect(declared.get(spec.name)?.type, spec.name).toBe(spec.type);
+      for (const spec of ALL_TFVARS) expect(declared.get(spec.name)?.type, spec.name).toBe(spec.type);
     });
   });
 
   describe("terraform-data-env fixture", () => {
     it("takes the same variables as a real environment plus fail_apply (bool, default false)", async () => {
       const declared = byName(await variablesOf(FIXTURE_ENV_DIR));
-      const real = await variablesOf(join(ENVIRONMENTS_DIR, "dev"));
+      // The command-line variables (schedule_enabled) are added by the pipeline tests that exercise them
+      // (tests/fixtures/pipeline/schedule-toggle.tf), so the fixture also serves "an environment without it".
+      const commandLine = new Set(COMMAND_LINE_TFVARS.map((spec) => spec.name));
+      const real = (await variablesOf(join(ENVIRONMENTS_DIR, "dev"))).filter((v) => !commandLine.has(v.name));
 
       expect([...declared.keys()].sort()).toEqual([...real.map((v) => v.name), "fail_apply"].sort());
       for (const v of real) expect(declared.get(v.name)?.type, v.name).toBe(v.type);
@@ -138,7 +149,10 @@ describe("infra/terraform/environments", () => {
       const hcl = renderTfvarsHcl(toTfvars(config, env, { artifactVersion: "abc1234" }));
       const parsed = (await parse(`${env}.tfvars`, hcl)) as Record<string, unknown>;
 
-      expect(Object.keys(parsed).sort()).toEqual([...declared.keys()].sort());
+      const written = [...declared.keys()].filter(
+        (name) => !COMMAND_LINE_TFVARS.some((spec) => spec.name === name),
+      );
+      expect(Object.keys(parsed).sort()).toEqual(written.sort());
       for (const [name, value] of Object.entries(parsed)) {
         expect(matchesType(value, declared.get(name)?.type), `${name} = ${JSON.stringify(value)}`).toBe(true);
       }

@@ -30,6 +30,7 @@ module "homebrew_sync" {
   aws_region               = var.aws_region
   artifact_version         = var.artifact_version
   size_threshold_gb        = var.size_threshold_gb
+  schedule_enabled         = var.schedule_enabled
   schedule_expression      = var.schedule_expression
   enable_fargate_spot      = var.enable_fargate_spot
   orchestrator_memory_mb   = var.orchestrator_memory_mb

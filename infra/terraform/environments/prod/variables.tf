@@ -131,3 +131,9 @@ variable "budget_usd" {
   description = "Monthly budget in USD for cost alarms; 0 disables."
   type        = number
 }
+
+variable "schedule_enabled" {
+  description = "Whether the sync schedule fires; toggled by `hbsync env pause|resume`, not by config.yaml."
+  type        = bool
+  default     = true
+}
