@@ -13,9 +13,14 @@ export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>
   () => import("./cost.ts"),
   () => import("./emulator.ts"),
   () => import("./env.ts"),
+  () => import("./migrate.ts"),
   () => import("./notify.ts"),
+  () => import("./plan.ts"),
   () => import("./rollback.ts"),
   () => import("./scan.ts"),
+  () => import("./serve.ts"),
+  () => import("./sync.ts"),
   () => import("./test.ts"),
+  () => import("./verify.ts"),
   // hbsync-commands: end
 ];

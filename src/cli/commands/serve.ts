@@ -1,0 +1,64 @@
+import type { Command } from "commander";
+import { startServe } from "../../mirror/serve.ts";
+import { openDestination } from "../../mirror/setup.ts";
+import { UsageError } from "../../shared/errors.ts";
+import type { CliContext } from "../context.ts";
+
+interface ServeFlags {
+  dest: string;
+  host: string;
+  port: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** `hbsync serve --dest DIR`: the mirror over HTTP with brew's URL shapes, until Ctrl-C. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("serve")
+    .description(
+      "Serve a mirror over HTTP for brew (HOMEBREW_BOTTLE_DOMAIN / HOMEBREW_API_DOMAIN) until Ctrl-C",
+    )
+    .option("--dest <dir|s3://bucket/prefix>", "the mirror", "./mirror")
+    .option("--host <address>", "listen address", "127.0.0.1")
+    .option("--port <port>", "port (0: any free port)", "0")
+    .option("--quiet", "do not log requests")
+    .option("--json", "print the URLs as one JSON document")
+    .action(async (flags: ServeFlags) => {
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new UsageError(`invalid --port ${JSON.stringify(flags.port)}`, {
+          fix: "give a port from 0 to 65535",
+        });
+      }
+      const store = openDestination(flags.dest, ctx.cwd, ctx.env);
+      const server = await startServe({
+        store,
+        host: flags.host,
+        port,
+        ...(flags.quiet
+          ? {}
+          : { onRequest: (line) => ctx.output.err(`${line.status} ${line.method} ${line.path}`) }),
+      });
+      if (flags.json) {
+        ctx.output.json({ url: server.url, bottleDomain: server.bottleDomain, apiDomain: server.apiDomain });
+      } else {
+        ctx.output.out(`hbsync serve: ${store.location} at ${server.url}`);
+        ctx.output.out(`export HOMEBREW_BOTTLE_DOMAIN=${server.bottleDomain}`);
+        ctx.output.out(`export HOMEBREW_API_DOMAIN=${server.apiDomain}`);
+        ctx.output.out("Press Ctrl-C to stop.");
+      }
+      const signal = await new Promise<string>((resolve) => {
+        const onSignal = (name: NodeJS.Signals): void => {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+          resolve(name);
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+      });
+      ctx.output.err(`hbsync serve: ${signal}, stopping`);
+      await server.close();
+      await store.close?.();
+    });
+}

@@ -1,0 +1,168 @@
+import cliProgress from "cli-progress";
+import { Command } from "commander";
+import type { SyncProgress } from "../../mirror/progress.ts";
+import { formatBytes, newRunId, summarize } from "../../mirror/report.ts";
+import { type MirrorFlags, openDestination, resolveMirror, upstreamClients } from "../../mirror/setup.ts";
+import { syncMirror } from "../../mirror/sync.ts";
+import type { CliContext } from "../context.ts";
+import { EXIT } from "../exit-codes.ts";
+import type { Output } from "../output.ts";
+
+/** The flags every mirror command shares (DESIGN.md §8). */
+export function addMirrorOptions(command: Command): Command {
+  return command
+    .option("--config <path>", "config file", "config.yaml")
+    .option("--env <name>", "environment (checked against config.yaml)")
+    .option("--dest <dir|s3://bucket/prefix>", "the mirror: a folder or s3://bucket/prefix", "./mirror")
+    .option("--tags <a,b>", "bottle tags to mirror (overrides mirror.tags)")
+    .option("--upstream-api <url>", "Homebrew API base URL (overrides mirror.upstream.api)")
+    .option("--upstream-registry <url>", "OCI registry base URL (overrides mirror.upstream.registry)")
+    .option("--trusted-key <pem>", "`builtin` or a PEM file the API must be signed with")
+    .option("--checkers <n>", "concurrent manifest requests (overrides mirror.concurrency.checkers)")
+    .option("--transfers <n>", "concurrent bottle transfers (overrides mirror.concurrency.transfers)")
+    .option("--json", "print one JSON document");
+}
+
+/** Mirror flags from a command, with whether --config was given explicitly. */
+export function mirrorFlags(command: Command): MirrorFlags & { json?: boolean } {
+  const options = command.opts<MirrorFlags & { json?: boolean }>();
+  return { ...options, configExplicit: command.getOptionValueSource("config") === "cli" };
+}
+
+interface SyncFlags {
+  dryRun?: boolean;
+  runId?: string;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const command = new Command("sync")
+    .description("Mirror the bottles and the signed API: plan, transfer, publish the API last, prune")
+    .option("--dry-run", "plan and print what would move; write nothing")
+    .option("--run-id <id>", "run id (default: time-based)");
+  addMirrorOptions(command).action(async (_options: SyncFlags, self: Command) => {
+    const flags = mirrorFlags(self);
+    const syncFlags = self.opts<SyncFlags>();
+    const resolved = await resolveMirror(flags, ctx.cwd);
+    for (const warning of resolved.warnings) ctx.output.err(`warning: ${warning}`);
+    const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd);
+    const store = openDestination(resolved.dest, ctx.cwd, ctx.env);
+    const controller = new AbortController();
+    const onSignal = (): void => controller.abort(new Error("interrupted"));
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    const progress = progressReporter(ctx.output, Boolean(flags.json));
+    try {
+      const runId = syncFlags.runId ?? newRunId();
+      const { report, plan } = await syncMirror({
+        store,
+        api,
+        registry,
+        settings: resolved.settings,
+        runId,
+        dryRun: Boolean(syncFlags.dryRun),
+        onProgress: progress.onProgress,
+        signal: controller.signal,
+      });
+      progress.stop();
+      if (flags.json) {
+        ctx.output.json(syncFlags.dryRun ? { ...report, byTag: plan.byTag } : report);
+      } else {
+        ctx.output.out(`hbsync sync ${report.runId} → ${store.location}`);
+        if (syncFlags.dryRun) {
+          ctx.output.out(
+            `would transfer ${plan.transfers.length} bottles (${formatBytes(plan.totals.bytes)}), keep ${plan.keeps.length}, supersede ${plan.supersede.length}, prune ${plan.prunes.length}`,
+          );
+        }
+        ctx.output.out(summarize(report));
+        for (const rejected of report.rejected.slice(0, 20)) {
+          ctx.output.err(`rejected ${JSON.stringify(rejected.name)}: ${rejected.reason}`);
+        }
+        for (const error of report.errors.slice(0, 20)) ctx.output.err(`error: ${error.message}`);
+        if (report.errors.length > 20) ctx.output.err(`… and ${report.errors.length - 20} more errors`);
+      }
+      if (report.status === "failed") {
+        ctx.output.err(
+          `error: the sync failed; the API was not published and nothing was pruned. See _sync/runs/${report.runId}.json, then re-run (completed bottles are kept).`,
+        );
+        ctx.exitCode = EXIT.FAILED;
+      }
+    } finally {
+      progress.stop();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await store.close?.();
+    }
+  });
+  program.addCommand(command);
+}
+
+/** A cli-progress bar (bytes, rate, ETA) on a TTY; otherwise a plain line every ~10% or on each phase. */
+function progressReporter(
+  output: Output,
+  json: boolean,
+): { onProgress: (event: SyncProgress) => void; stop: () => void } {
+  let bar: cliProgress.SingleBar | undefined;
+  let lastPercent = -10;
+  let stopped = false;
+  const stop = (): void => {
+    if (bar && !stopped) bar.stop();
+    stopped = true;
+  };
+  const onProgress = (event: SyncProgress): void => {
+    if (event.type === "phase") {
+      if (event.phase === "done") return;
+      if (!bar) output.err(`${event.phase}: ${event.detail ?? ""}`.trim());
+      return;
+    }
+    if (event.type === "retry") {
+      if (!bar) output.err(`retry ${event.attempt} in ${Math.round(event.delayMs)} ms: ${event.error}`);
+      return;
+    }
+    if (event.type === "file") {
+      if (event.outcome === "failed" && !bar) output.err(`failed: ${event.error ?? event.key}`);
+      return;
+    }
+    if (output.isTTY && !json) {
+      if (!bar && !stopped) {
+        bar = new cliProgress.SingleBar(
+          {
+            format:
+              "{bar} {percentage}% | {done}/{files} bottles | {value_h}/{total_h} | {rate}/s | ETA {eta_formatted}",
+            hideCursor: true,
+            stream: process.stderr,
+            etaBuffer: 50,
+            formatValue: (value, _options, type) =>
+              type === "value" || type === "total" ? formatBytes(value) : String(value),
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(Math.max(event.totalBytes, 1), 0, {
+          done: 0,
+          files: event.total,
+          rate: "0 B",
+          value_h: "0 B",
+          total_h: formatBytes(event.totalBytes),
+        });
+        startedAt = Date.now();
+      }
+      const seconds = Math.max((Date.now() - startedAt) / 1000, 0.001);
+      bar?.update(Math.min(event.bytes, Math.max(event.totalBytes, 1)), {
+        done: event.done,
+        files: event.total,
+        rate: formatBytes(Math.round(event.bytes / seconds)),
+        value_h: formatBytes(event.bytes),
+        total_h: formatBytes(event.totalBytes),
+      });
+      return;
+    }
+    const percent = event.total === 0 ? 100 : Math.floor((event.done / event.total) * 100);
+    if (percent >= lastPercent + 10 || event.done === event.total) {
+      lastPercent = percent;
+      output.err(
+        `transfers: ${event.done}/${event.total} bottles, ${formatBytes(event.bytes)} of ${formatBytes(event.totalBytes)}`,
+      );
+    }
+  };
+  let startedAt = Date.now();
+  return { onProgress, stop };
+}

@@ -1,0 +1,90 @@
+import { HbsyncError, type HbsyncErrorOptions } from "../shared/errors.ts";
+
+/** The base of every expected error in src/mirror. */
+export class MirrorError extends HbsyncError {
+  constructor(message: string, options: HbsyncErrorOptions = {}) {
+    super(message, options);
+    this.name = "MirrorError";
+  }
+}
+
+/** One bottle or manifest could not be transferred (after retries), or arrived corrupted. */
+export class TransferError extends MirrorError {
+  readonly key: string;
+  readonly status: number | undefined;
+
+  constructor(message: string, context: { key: string; status?: number; cause?: unknown; fix?: string }) {
+    super(message, { cause: context.cause, fix: context.fix });
+    this.name = "TransferError";
+    this.key = context.key;
+    this.status = context.status;
+  }
+}
+
+/** Another run holds `_sync/lock`. Exit 75 (EX_TEMPFAIL): try later. */
+export class LockHeldError extends MirrorError {
+  readonly runId: string;
+  readonly owner: string;
+  readonly expiresAt: string;
+
+  constructor(holder: { runId: string; owner: string; expiresAt: string }, lockKey: string) {
+    super(
+      `another sync (run ${holder.runId}, owner ${holder.owner}) holds the lock until ${holder.expiresAt}`,
+      {
+        kind: "locked",
+        fix: `try later, or delete ${lockKey} if that run is dead`,
+      },
+    );
+    this.name = "LockHeldError";
+    this.runId = holder.runId;
+    this.owner = holder.owner;
+    this.expiresAt = holder.expiresAt;
+  }
+}
+
+/** `_sync/state.json` (or a plan/report document) is unreadable. */
+export class StateError extends MirrorError {
+  readonly key: string;
+
+  constructor(message: string, context: { key: string; cause?: unknown; fix?: string }) {
+    super(message, { cause: context.cause, fix: context.fix });
+    this.name = "StateError";
+    this.key = context.key;
+  }
+}
+
+/** A sync ran to the end but some transfers failed: nothing was published or pruned. */
+export class SyncFailedError extends MirrorError {
+  readonly runId: string;
+  readonly failures: number;
+
+  constructor(runId: string, failures: number, firstError: string) {
+    super(
+      `sync ${runId} failed: ${failures} transfer(s) did not complete (first: ${firstError}); the API was not published and nothing was pruned`,
+      {
+        fix: `see _sync/runs/${runId}.json for every error, then re-run: completed bottles are kept and not downloaded again`,
+      },
+    );
+    this.name = "SyncFailedError";
+    this.runId = runId;
+    this.failures = failures;
+  }
+}
+
+/** `hbsync verify` found missing or corrupted objects. */
+export class VerifyFailedError extends MirrorError {
+  constructor(problems: number, location: string) {
+    super(`verify found ${problems} problem(s) in ${location}`, {
+      fix: "re-run `hbsync sync` to re-download missing or corrupted bottles",
+    });
+    this.name = "VerifyFailedError";
+  }
+}
+
+/** `bottles_hash.json` could not be read at all. */
+export class MigrationError extends MirrorError {
+  constructor(message: string, options: HbsyncErrorOptions = {}) {
+    super(message, options);
+    this.name = "MigrationError";
+  }
+}

@@ -1,0 +1,137 @@
+import { hostname } from "node:os";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { LockHeldError, MirrorError } from "./errors.ts";
+import { readText } from "./state.ts";
+
+export const LOCK_KEY = "_sync/lock";
+const TAKEOVER_PREFIX = "_sync/lock-takeover/";
+export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
+
+export interface LeaseDocument {
+  runId: string;
+  owner: string;
+  expiresAt: string;
+}
+
+export interface LockOptions {
+  runId: string;
+  owner?: string;
+  leaseMs?: number;
+  now?: () => Date;
+}
+
+/** A held lease on `_sync/lock`. Renew it during long runs; release it at the end. */
+export interface Lease {
+  readonly runId: string;
+  readonly owner: string;
+  expiresAt(): string;
+  /** Extends the lease; throws MirrorError if another run has taken it over. */
+  renew(): Promise<void>;
+  /** Deletes the lock if it is still ours (a taken-over lock is left alone). */
+  release(): Promise<void>;
+  /** Renews every leaseMs/3 until release; returns a stop function. */
+  keepAlive(onError?: (error: unknown) => void): () => void;
+}
+
+export function defaultOwner(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/**
+ * Takes the lease with create-if-absent. A held, unexpired lease → LockHeldError (exit 75). An expired
+ * lease is taken over: first a create-if-absent claim on `_sync/lock-takeover/<stale runId>` (so of two
+ * takers racing for the same stale lease only one proceeds), then delete + create-if-absent.
+ */
+export async function acquireLock(store: BlobStore, options: LockOptions): Promise<Lease> {
+  const now = options.now ?? (() => new Date());
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const owner = options.owner ?? defaultOwner();
+  let expiresAt = new Date(now().getTime() + leaseMs).toISOString();
+  const document = (): string => JSON.stringify({ runId: options.runId, owner, expiresAt });
+  let takeoverKey: string | undefined;
+
+  if (!(await store.putIfAbsent(LOCK_KEY, document()))) {
+    const holder = await readLease(store);
+    if (holder === null) {
+      // Released between our attempt and the read: one more try.
+      if (!(await store.putIfAbsent(LOCK_KEY, document()))) {
+        throw new LockHeldError({ runId: "unknown", owner: "unknown", expiresAt: "unknown" }, LOCK_KEY);
+      }
+    } else {
+      const expiry = Date.parse(holder.expiresAt);
+      if (Number.isFinite(expiry) && expiry > now().getTime()) throw new LockHeldError(holder, LOCK_KEY);
+      takeoverKey = `${TAKEOVER_PREFIX}${encodeURIComponent(holder.runId)}-${encodeURIComponent(holder.expiresAt)}`;
+      if (!(await store.putIfAbsent(takeoverKey, document()))) throw new LockHeldError(holder, LOCK_KEY);
+      await store.delete(LOCK_KEY);
+      expiresAt = new Date(now().getTime() + leaseMs).toISOString();
+      if (!(await store.putIfAbsent(LOCK_KEY, document()))) {
+        const winner = (await readLease(store)) ?? holder;
+        throw new LockHeldError(winner, LOCK_KEY);
+      }
+    }
+  }
+  // Read back: on a store without conditional writes, the last writer wins; make sure it is us.
+  const written = await readLease(store);
+  if (written?.runId !== options.runId) {
+    throw new LockHeldError(
+      written ?? { runId: "unknown", owner: "unknown", expiresAt: "unknown" },
+      LOCK_KEY,
+    );
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  const lease: Lease = {
+    runId: options.runId,
+    owner,
+    expiresAt: () => expiresAt,
+    async renew() {
+      const current = await readLease(store);
+      if (current?.runId !== options.runId) {
+        throw new MirrorError(
+          `lost the sync lock: ${current ? `run ${current.runId} (owner ${current.owner}) took it over` : `${LOCK_KEY} was deleted`}`,
+          { fix: "another sync may be running; check _sync/lock and re-run later" },
+        );
+      }
+      expiresAt = new Date(now().getTime() + leaseMs).toISOString();
+      await store.put(LOCK_KEY, document(), { contentType: "application/json" });
+    },
+    async release() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      const current = await readLease(store);
+      if (current?.runId === options.runId) await store.delete(LOCK_KEY);
+      if (takeoverKey) await store.delete(takeoverKey);
+    },
+    keepAlive(onError) {
+      if (timer) clearInterval(timer);
+      timer = setInterval(
+        () => {
+          lease.renew().catch((error: unknown) => onError?.(error));
+        },
+        Math.max(1000, Math.floor(leaseMs / 3)),
+      );
+      timer.unref();
+      return () => {
+        if (timer) clearInterval(timer);
+        timer = undefined;
+      };
+    },
+  };
+  return lease;
+}
+
+/** The current lease, or null when there is none (an unreadable lock reads as long expired). */
+export async function readLease(store: BlobStore): Promise<LeaseDocument | null> {
+  const text = await readText(store, LOCK_KEY);
+  if (text === null) return null;
+  try {
+    const value = JSON.parse(text) as Partial<LeaseDocument>;
+    return {
+      runId: String(value.runId ?? "unknown"),
+      owner: String(value.owner ?? "unknown"),
+      expiresAt: String(value.expiresAt ?? new Date(0).toISOString()),
+    };
+  } catch {
+    return { runId: "unreadable", owner: "unknown", expiresAt: new Date(0).toISOString() };
+  }
+}

@@ -1,0 +1,232 @@
+import type { ApiFile, ApiIndex } from "../homebrew/api-client.ts";
+import { errorMessage } from "../shared/errors.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { StateError } from "./errors.ts";
+import { bytesByTag, type PlannedTransfer, planSync, type RejectedFormula, type SyncPlan } from "./plan.ts";
+import { runPool } from "./pool.ts";
+import type { RunError } from "./report.ts";
+import { loadState, readText, writeJson } from "./state.ts";
+import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
+
+/** The `mirror` section of config.yaml, normalised (DESIGN.md §4). */
+export interface MirrorSettings {
+  tags: string[];
+  include: string[];
+  exclude: string[];
+  retentionDays: number;
+  concurrency: { checkers: number; transfers: number };
+}
+
+/** The Homebrew API calls a sync needs (HomebrewApiClient satisfies it). */
+export interface IndexSource {
+  fetchIndex(): Promise<ApiIndex>;
+  fetchInternalPackages(tag: string): Promise<ApiFile | null>;
+}
+
+/** An API file as the plan records it (bytes live in memory, or staged in the store). */
+export interface ApiFileRef {
+  key: string;
+  sha256: string;
+  size: number;
+  lastModified?: string;
+  /** Where the verified bytes were staged for a worker in another process. */
+  staged?: string;
+}
+
+/** The serialisable plan: `_sync/plans/<runId>.json`, handed from the orchestrator to a worker. */
+export interface StoredPlan extends SyncPlan {
+  version: 1;
+  runId: string;
+  createdAt: string;
+  location: string;
+  settings: MirrorSettings;
+  formulaeCount: number;
+  api: ApiFileRef[];
+  /** Manifests that could not be read: the run cannot publish (brew ≥ 6.0.13 needs them). */
+  manifestErrors: RunError[];
+  totals: { bottles: number; bytes: number; unknownSizes: number };
+  byTag: ReturnType<typeof bytesByTag>;
+}
+
+export interface PreparedSync {
+  plan: StoredPlan;
+  /** The verified API files, in memory. */
+  apiFiles: ApiFile[];
+  /** Manifests read while planning (their raw bytes are stored by the executor). */
+  manifests: Map<string, FetchedManifest>;
+  durationsMs: Record<string, number>;
+}
+
+export interface PrepareOptions {
+  store: BlobStore;
+  api: IndexSource;
+  registry: ManifestSource;
+  settings: MirrorSettings;
+  runId: string;
+  now?: () => Date;
+  signal?: AbortSignal;
+  onPhase?: (phase: string, detail?: string) => void;
+}
+
+export const PLANS_PREFIX = "_sync/plans/";
+
+export function planKey(runId: string): string {
+  return `${PLANS_PREFIX}${runId}.json`;
+}
+
+/**
+ * Everything before the first write: fetch and verify the index (a bad signature throws here, before
+ * anything is written), load the state, plan, and read the manifests of what will move (sizes for the
+ * plan and progress) with the `checkers` concurrency.
+ */
+export async function prepareSync(options: PrepareOptions): Promise<PreparedSync> {
+  const now = options.now ?? (() => new Date());
+  const durationsMs: Record<string, number> = {};
+  const time = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await step();
+    } finally {
+      durationsMs[name] = Math.round(performance.now() - started);
+    }
+  };
+  const { settings } = options;
+
+  options.onPhase?.("index", "fetching and verifying the Homebrew API");
+  const { index, apiFiles } = await time("index", async () => {
+    const index = await options.api.fetchIndex();
+    const apiFiles = [...index.files];
+    for (const tag of settings.tags.filter((tag) => tag !== "all")) {
+      const file = await options.api.fetchInternalPackages(tag);
+      if (file !== null) apiFiles.push(file);
+    }
+    return { index, apiFiles };
+  });
+
+  options.onPhase?.("plan", `${index.formulae.length} formulae`);
+  const state = await loadState(options.store);
+  const plan = await time("plan", async () =>
+    planSync({
+      formulae: index.formulae,
+      state,
+      tags: settings.tags,
+      include: settings.include,
+      exclude: settings.exclude,
+      now: now(),
+      retentionDays: settings.retentionDays,
+    }),
+  );
+
+  options.onPhase?.("manifests", `${plan.manifests.length} manifests`);
+  const manifests = new Map<string, FetchedManifest>();
+  const manifestErrors: RunError[] = [];
+  const sizes = new Map<string, number>();
+  await time("manifests", async () => {
+    const results = await runPool(
+      plan.manifests,
+      {
+        name: "checkers",
+        limit: settings.concurrency.checkers,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      (manifest) => fetchManifest(manifest, options.registry),
+    );
+    results.forEach((result, position) => {
+      const manifest = plan.manifests[position];
+      if (!manifest || !result) return;
+      if (!result.ok) {
+        manifestErrors.push(toRunError(manifest.key, result.error));
+        return;
+      }
+      manifests.set(manifest.key, result.value);
+      for (const bottle of manifest.bottles) {
+        const size = result.value.sizes.get(bottle.tag);
+        if (size !== undefined) sizes.set(bottle.key, size);
+      }
+    });
+  });
+
+  const transfers: PlannedTransfer[] = plan.transfers.map((transfer) => {
+    const size = sizes.get(transfer.key);
+    return size === undefined ? transfer : { ...transfer, size };
+  });
+  const rejected: RejectedFormula[] = [
+    ...index.rejected.map((entry) => ({ name: String(entry.name), reason: entry.reason })),
+    ...plan.rejected,
+  ];
+  const byTag = bytesByTag(transfers);
+  const totals = Object.values(byTag).reduce(
+    (sum, tag) => ({
+      bottles: sum.bottles + tag.bottles,
+      bytes: sum.bytes + tag.bytes,
+      unknownSizes: sum.unknownSizes + tag.unknownSizes,
+    }),
+    { bottles: 0, bytes: 0, unknownSizes: 0 },
+  );
+  const stored: StoredPlan = {
+    version: 1,
+    runId: options.runId,
+    createdAt: now().toISOString(),
+    location: options.store.location,
+    settings,
+    formulaeCount: index.formulae.length,
+    ...plan,
+    transfers,
+    rejected,
+    api: apiFiles.map((file) => ({
+      key: file.key,
+      sha256: file.sha256,
+      size: file.bytes.byteLength,
+      ...(file.lastModified === undefined ? {} : { lastModified: file.lastModified }),
+    })),
+    manifestErrors,
+    totals,
+    byTag,
+  };
+  return { plan: stored, apiFiles, manifests, durationsMs };
+}
+
+export function toRunError(key: string, error: unknown): RunError {
+  const status = (error as { status?: unknown })?.status;
+  return { key, message: errorMessage(error), ...(typeof status === "number" ? { status } : {}) };
+}
+
+/**
+ * Writes `_sync/plans/<runId>.json`; with `stageApiFiles`, also the verified API bytes under
+ * `_sync/plans/<runId>/api/…` so a worker in another process publishes exactly what was verified.
+ */
+export async function writePlan(
+  store: BlobStore,
+  prepared: PreparedSync,
+  options: { stageApiFiles?: boolean } = {},
+): Promise<StoredPlan> {
+  const plan = prepared.plan;
+  if (options.stageApiFiles) {
+    for (const file of prepared.apiFiles) {
+      const staged = `${PLANS_PREFIX}${plan.runId}/${file.key}`;
+      await store.put(staged, file.bytes, { sha256: file.sha256, size: file.bytes.byteLength });
+      const ref = plan.api.find((entry) => entry.key === file.key);
+      if (ref) ref.staged = staged;
+    }
+  }
+  await writeJson(store, planKey(plan.runId), plan);
+  return plan;
+}
+
+export async function readPlan(store: BlobStore, runId: string): Promise<StoredPlan> {
+  const key = planKey(runId);
+  const text = await readText(store, key);
+  if (text === null) {
+    throw new StateError(`no plan ${key} in ${store.location}`, {
+      key,
+      fix: "run the orchestrator (or `hbsync sync`) to create a plan first",
+    });
+  }
+  try {
+    const plan = JSON.parse(text) as StoredPlan;
+    if (plan.version !== 1 || plan.runId !== runId) throw new Error("not a version 1 plan for this run");
+    return plan;
+  } catch (error) {
+    throw new StateError(`${key} is not a readable plan: ${errorMessage(error)}`, { key, cause: error });
+  }
+}

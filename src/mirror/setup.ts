@@ -1,0 +1,157 @@
+import { access } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
+import { formatDiagnostic, loadConfigOrThrow, UnknownEnvironmentError } from "../config/index.ts";
+import { MirrorSchema } from "../config/schema.ts";
+import type { MirrorConfig } from "../config/types.ts";
+import { HomebrewApiClient } from "../homebrew/api-client.ts";
+import { loadTrustedKey, parsePublicKeyPem } from "../homebrew/keys.ts";
+import { RegistryClient } from "../homebrew/registry-client.ts";
+import { UsageError } from "../shared/errors.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { openStore } from "../storage/open.ts";
+import type { MirrorSettings } from "./prepare.ts";
+
+/** What the mirror commands accept on the command line (DESIGN.md §8); each overrides config.yaml. */
+export interface MirrorFlags {
+  config?: string;
+  /** True when --config was given (a missing default config.yaml then means "use the defaults"). */
+  configExplicit?: boolean;
+  env?: string;
+  dest?: string;
+  tags?: string;
+  upstreamApi?: string;
+  upstreamRegistry?: string;
+  trustedKey?: string;
+  checkers?: string;
+  transfers?: string;
+}
+
+export interface ResolvedMirror {
+  settings: MirrorSettings;
+  upstream: { api: string; registry: string; trustedKey: string };
+  dest: string;
+  /** Config warnings, formatted. */
+  warnings: string[];
+}
+
+export const DEFAULT_DEST = "./mirror";
+const TAG = /^[a-z0-9_]{1,64}$/;
+
+/** config.yaml's `mirror` section (or its defaults when there is no config file) + flags. */
+export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<ResolvedMirror> {
+  const configPath = flags.config ?? "config.yaml";
+  let mirror: MirrorConfig;
+  const warnings: string[] = [];
+  const exists = await access(resolve(cwd, configPath)).then(
+    () => true,
+    () => false,
+  );
+  if (exists || flags.configExplicit) {
+    const loaded = await loadConfigOrThrow(configPath, { cwd });
+    mirror = loaded.config.mirror;
+    for (const warning of loaded.warnings) warnings.push(formatDiagnostic(warning));
+    if (flags.env !== undefined && !Object.hasOwn(loaded.config.environments, flags.env)) {
+      throw new UnknownEnvironmentError(flags.env, Object.keys(loaded.config.environments), configPath);
+    }
+  } else {
+    mirror = MirrorSchema.parse({});
+  }
+  const tags = flags.tags === undefined ? [...mirror.tags] : splitList(flags.tags);
+  const bad = tags.filter((tag) => !TAG.test(tag));
+  if (tags.length === 0 || bad.length > 0) {
+    throw new UsageError(`invalid --tags ${JSON.stringify(flags.tags)}`, {
+      fix: "give bottle tags separated by commas, e.g. --tags arm64_sequoia,x86_64_linux",
+    });
+  }
+  const settings: MirrorSettings = {
+    tags,
+    include: [...mirror.formulae.include],
+    exclude: [...mirror.formulae.exclude],
+    retentionDays: mirror.retention_days,
+    concurrency: {
+      checkers: positive(flags.checkers, "--checkers") ?? mirror.concurrency.checkers,
+      transfers: positive(flags.transfers, "--transfers") ?? mirror.concurrency.transfers,
+    },
+  };
+  const upstreamApi = checkUrl(flags.upstreamApi, "--upstream-api");
+  const upstreamRegistry = checkUrl(flags.upstreamRegistry, "--upstream-registry");
+  return {
+    settings,
+    upstream: {
+      api: upstreamApi ?? mirror.upstream.api,
+      registry: upstreamRegistry ?? mirror.upstream.registry,
+      trustedKey: flags.trustedKey ?? mirror.upstream.trusted_key,
+    },
+    dest: flags.dest ?? DEFAULT_DEST,
+    warnings,
+  };
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function checkUrl(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag} is not a URL: ${JSON.stringify(value)}`, {
+      fix: `give an http(s) URL, e.g. ${flag} https://…`,
+    });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new UsageError(`${flag} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > 64) {
+    throw new UsageError(`${flag} must be a whole number from 1 to 64, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+/** The Homebrew API and registry clients for the resolved upstream. */
+export async function upstreamClients(
+  upstream: ResolvedMirror["upstream"],
+  cwd: string,
+): Promise<{ api: HomebrewApiClient; registry: RegistryClient }> {
+  const trustedKey =
+    upstream.trustedKey === "builtin"
+      ? await loadTrustedKey("builtin")
+      : upstream.trustedKey.includes("-----BEGIN")
+        ? parsePublicKeyPem(upstream.trustedKey, "--trusted-key")
+        : await loadTrustedKey(
+            isAbsolute(upstream.trustedKey) ? upstream.trustedKey : resolve(cwd, upstream.trustedKey),
+          );
+  return {
+    api: new HomebrewApiClient({ apiBase: upstream.api, trustedKey }),
+    registry: new RegistryClient({ registryBase: upstream.registry }),
+  };
+}
+
+/**
+ * Opens `--dest`: `s3://bucket/prefix` (endpoint, region and credentials from `env`, so tests and the
+ * CLI can point it at s3rver) or a folder resolved against `cwd`.
+ */
+export function openDestination(dest: string, cwd: string, env: NodeJS.ProcessEnv = process.env): BlobStore {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  const credentials =
+    accessKeyId && secretAccessKey
+      ? {
+          accessKeyId,
+          secretAccessKey,
+          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+        }
+      : undefined;
+  return openStore(dest, { cwd, env, ...(credentials ? { s3: { clientConfig: { credentials } } } : {}) });
+}

@@ -1,0 +1,136 @@
+import type { BlobStore } from "../storage/blob-store.ts";
+import { StateError } from "./errors.ts";
+
+export const STATE_KEY = "_sync/state.json";
+
+/** One mirrored object: a bottle (`tag` is its bottle tag) or a manifest (`tag` is "manifest"). */
+export interface StateEntry {
+  sha256: string;
+  size: number;
+  formula: string;
+  tag: string;
+  /** ISO time the object was verified into the store. */
+  syncedAt: string;
+  /** ISO time the index stopped naming it; pruned `retention_days` later. */
+  supersededAt?: string;
+}
+
+/** `_sync/state.json`: what is mirrored (DESIGN.md §2). */
+export interface MirrorState {
+  version: 1;
+  updatedAt: string;
+  /** Bottles: `bottles/<filename>` → entry. */
+  entries: Record<string, StateEntry>;
+  /** Manifests: `bottles/<image>/manifests/<version_rebuild>` → entry (tag "manifest"). */
+  manifests?: Record<string, StateEntry>;
+  /** Published API files: `api/formula.jws.json` → digest (an unchanged file is not re-published). */
+  api?: Record<string, { sha256: string; size: number; syncedAt: string }>;
+}
+
+export function emptyState(now: Date = new Date(0)): MirrorState {
+  return { version: 1, updatedAt: now.toISOString(), entries: {}, manifests: {} };
+}
+
+/** Reads the state; an absent state is an empty mirror. A corrupt state is an error, never guessed at. */
+export async function loadState(store: BlobStore): Promise<MirrorState> {
+  const text = await readText(store, STATE_KEY);
+  if (text === null) return emptyState();
+  return parseState(text);
+}
+
+export function parseState(text: string): MirrorState {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new StateError(`${STATE_KEY} is not valid JSON`, {
+      key: STATE_KEY,
+      cause: error,
+      fix: `restore ${STATE_KEY} from a backup, or delete it: the next sync re-checks every bottle (sha256 re-hash) instead of re-downloading`,
+    });
+  }
+  if (!isRecord(value) || value.version !== 1 || !isRecord(value.entries)) {
+    throw new StateError(`${STATE_KEY} is not a version 1 state document`, {
+      key: STATE_KEY,
+      fix: `delete ${STATE_KEY}: the next sync re-checks every bottle (sha256 re-hash) instead of re-downloading`,
+    });
+  }
+  const entries = checkEntries(value.entries, "entries");
+  const manifests = isRecord(value.manifests) ? checkEntries(value.manifests, "manifests") : {};
+  const updatedAt = typeof value.updatedAt === "string" ? value.updatedAt : new Date(0).toISOString();
+  const api: NonNullable<MirrorState["api"]> = {};
+  if (isRecord(value.api)) {
+    for (const [key, file] of Object.entries(value.api)) {
+      if (isRecord(file) && typeof file.sha256 === "string" && typeof file.size === "number") {
+        api[key] = { sha256: file.sha256, size: file.size, syncedAt: String(file.syncedAt ?? "") };
+      }
+    }
+  }
+  return { version: 1, updatedAt, entries, manifests, api };
+}
+
+function checkEntries(raw: Record<string, unknown>, field: string): Record<string, StateEntry> {
+  const entries: Record<string, StateEntry> = {};
+  for (const [key, entry] of Object.entries(raw)) {
+    if (
+      !isRecord(entry) ||
+      typeof entry.sha256 !== "string" ||
+      typeof entry.size !== "number" ||
+      typeof entry.formula !== "string" ||
+      typeof entry.tag !== "string" ||
+      typeof entry.syncedAt !== "string"
+    ) {
+      throw new StateError(`${STATE_KEY}: ${field}["${key}"] is malformed`, {
+        key: STATE_KEY,
+        fix: `delete the entry (or ${STATE_KEY}); the next sync re-checks it`,
+      });
+    }
+    const clean: StateEntry = {
+      sha256: entry.sha256,
+      size: entry.size,
+      formula: entry.formula,
+      tag: entry.tag,
+      syncedAt: entry.syncedAt,
+    };
+    if (typeof entry.supersededAt === "string") clean.supersededAt = entry.supersededAt;
+    entries[key] = clean;
+  }
+  return entries;
+}
+
+/** Writes the state with one put: the store makes it atomic (readers see old or new, never a part). */
+export async function saveState(store: BlobStore, state: MirrorState, now: Date = new Date()): Promise<void> {
+  const document: MirrorState = { ...state, updatedAt: now.toISOString() };
+  await store.put(STATE_KEY, JSON.stringify(document), { contentType: "application/json" });
+}
+
+/** The text of a small object, or null when absent. */
+export async function readText(store: BlobStore, key: string): Promise<string | null> {
+  const bytes = await readBytes(store, key);
+  return bytes === null ? null : bytes.toString("utf8");
+}
+
+/** The bytes of a small object, or null when absent. */
+export async function readBytes(store: BlobStore, key: string): Promise<Buffer | null> {
+  const stat = await store.stat(key);
+  if (stat === null) return null;
+  let stream: AsyncIterable<Uint8Array>;
+  try {
+    stream = await store.get(key);
+  } catch (error) {
+    if (error instanceof Error && error.name === "NotFoundError") return null;
+    throw error;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+/** Writes a small JSON document. */
+export async function writeJson(store: BlobStore, key: string, value: unknown): Promise<void> {
+  await store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: "application/json" });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

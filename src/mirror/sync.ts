@@ -1,0 +1,138 @@
+import type { RetryOptions } from "../homebrew/retry.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { LockHeldError } from "./errors.ts";
+import { executePlan } from "./execute.ts";
+import { acquireLock, LOCK_KEY, readLease } from "./lock.ts";
+import { type IndexSource, type MirrorSettings, prepareSync, type StoredPlan, writePlan } from "./prepare.ts";
+import type { ProgressListener } from "./progress.ts";
+import { emptyReport, type RunReport } from "./report.ts";
+import type { BlobSource, ManifestSource } from "./transfer.ts";
+
+export interface SyncOptions {
+  store: BlobStore;
+  api: IndexSource;
+  registry: BlobSource & ManifestSource;
+  settings: MirrorSettings;
+  runId: string;
+  /** Plan only: no lock, no write at all; the report has status "dry-run". */
+  dryRun?: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  retry?: RetryOptions;
+  now?: () => Date;
+  /** Lease length (default 10 min; renewed every third of it). */
+  leaseMs?: number;
+  owner?: string;
+  saveEvery?: number;
+}
+
+export interface SyncResult {
+  report: RunReport;
+  plan: StoredPlan;
+}
+
+/**
+ * One sync, in-process (DESIGN.md §2, §5): a read-only look at the lock (a held lease is refused before
+ * any download) → fetch and verify the index (a bad signature stops everything before ANY write) → take
+ * the lease → plan + manifest sizes → `_sync/plans/<runId>.json` → execute (transfers → manifests →
+ * publish API last → state → report → prune) → release the lease.
+ */
+export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
+  const { store } = options;
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
+  const emit = options.onProgress ?? (() => {});
+
+  if (!options.dryRun) {
+    const holder = await readLease(store);
+    if (holder !== null && Date.parse(holder.expiresAt) > now().getTime())
+      throw new LockHeldError(holder, LOCK_KEY);
+  }
+
+  const prepareOptions = {
+    store,
+    api: options.api,
+    registry: options.registry,
+    settings: options.settings,
+    runId: options.runId,
+    now,
+    onPhase: (phase: string, detail?: string) =>
+      emit({ type: "phase", phase, ...(detail ? { detail } : {}) }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+
+  if (options.dryRun) {
+    const prepared = await prepareSync(prepareOptions);
+    const report = emptyReport(options.runId, store.location, options.settings.tags, startedAt);
+    report.status = "dry-run";
+    report.counts.formulae = prepared.plan.formulaeCount;
+    report.counts.rejected = prepared.plan.rejected.length;
+    report.rejected = prepared.plan.rejected;
+    report.counts.planned = prepared.plan.transfers.length;
+    report.counts.kept = prepared.plan.keeps.length;
+    report.counts.superseded = prepared.plan.supersede.length;
+    report.bytes.planned = prepared.plan.totals.bytes;
+    report.errors = prepared.plan.manifestErrors;
+    report.durationsMs = prepared.durationsMs;
+    report.finishedAt = now().toISOString();
+    return { report, plan: prepared.plan };
+  }
+
+  // Verify the index before the first write (the lease is the first write).
+  const indexStarted = performance.now();
+  const index = await options.api.fetchIndex();
+  const indexOnce: IndexSource = {
+    fetchIndex: async () => index,
+    fetchInternalPackages: (tag) => options.api.fetchInternalPackages(tag),
+  };
+  // Fetch the per-tag files too, so a bad signature on any of them also stops before the lease.
+  const internal = new Map<string, Awaited<ReturnType<IndexSource["fetchInternalPackages"]>>>();
+  for (const tag of options.settings.tags.filter((tag) => tag !== "all")) {
+    internal.set(tag, await options.api.fetchInternalPackages(tag));
+  }
+  indexOnce.fetchInternalPackages = async (tag) => internal.get(tag) ?? null;
+  const indexMs = Math.round(performance.now() - indexStarted);
+
+  const lease = await acquireLock(store, {
+    runId: options.runId,
+    ...(options.owner ? { owner: options.owner } : {}),
+    ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    now,
+  });
+  // Renew the lease for the whole run (manifests of 8,000 formulae take a while); losing it aborts.
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted) abort();
+  options.signal?.addEventListener("abort", abort, { once: true });
+  const stopRenewing = lease.keepAlive((error) => controller.abort(error));
+  try {
+    const prepared = await prepareSync({ ...prepareOptions, api: indexOnce, signal: controller.signal });
+    prepared.durationsMs.index = indexMs;
+    const plan = await writePlan(store, prepared);
+    const report = await executePlan({
+      store,
+      registry: options.registry,
+      plan,
+      apiFiles: prepared.apiFiles,
+      manifests: prepared.manifests,
+      durationsMs: prepared.durationsMs,
+      startedAt,
+      now,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      signal: controller.signal,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.saveEvery ? { saveEvery: options.saveEvery } : {}),
+    });
+    emit({ type: "phase", phase: "done", detail: report.status });
+    stopRenewing();
+    await lease.release();
+    return { report, plan };
+  } catch (error) {
+    // Release what we can, but never let a failed release hide why the run failed.
+    stopRenewing();
+    await lease.release().catch(() => {});
+    throw error;
+  } finally {
+    options.signal?.removeEventListener("abort", abort);
+  }
+}

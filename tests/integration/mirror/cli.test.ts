@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { run } from "../../../src/cli/cli.ts";
+import { memoryOutput } from "../../../src/cli/output.ts";
+import { withEmulator } from "../../helpers/emulator.ts";
+import { expectedBottles, TAGS, walkFiles } from "./helpers.ts";
+
+const REPO = resolve(import.meta.dirname, "../../..");
+
+describe("hbsync sync / plan / verify (CLI, emulator on loopback)", () => {
+  const emulator = withEmulator({
+    synthetic: { formulae: 30, tags: ["arm64_sequoia", "x86_64_linux"], sizes: { min: 20_000, max: 60_000 } },
+  });
+  let workdir = "";
+  let root = "";
+  let child: ChildProcess | undefined;
+
+  beforeEach(async () => {
+    workdir = await mkdtemp(join(tmpdir(), "hbsync-cli-"));
+    root = join(workdir, "mirror");
+    emulator().faults.clear();
+    emulator().resetStats();
+  });
+  afterEach(async () => {
+    if (child && child.exitCode === null) child.kill("SIGKILL");
+    child = undefined;
+    await rm(workdir, { recursive: true, force: true });
+  });
+
+  const upstreamFlags = () => [
+    "--dest",
+    root,
+    "--upstream-api",
+    emulator().api,
+    "--upstream-registry",
+    emulator().registry,
+    "--trusted-key",
+    emulator().publicKeyPath,
+    "--tags",
+    TAGS.join(","),
+  ];
+  const hbsync = async (args: string[]) => {
+    const output = memoryOutput();
+    const code = await run(args, output, { cwd: workdir, env: {} });
+    return { code, stdout: output.stdout.join("\n"), stderr: output.stderr.join("\n") };
+  };
+  const slowBlobs = (bytesPerSecond: number) =>
+    emulator().faults.inject({
+      match: "/blobs/",
+      host: "blob",
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: "slow", bytesPerSecond },
+    });
+
+  it("plans bytes per tag without writing, then syncs with exit 0 and verifies", async () => {
+    const plan = await hbsync(["plan", ...upstreamFlags(), "--json"]);
+    expect(plan.code).toBe(0);
+    const planned = JSON.parse(plan.stdout) as {
+      transfers: { bottles: number; bytes: number };
+      byTag: Record<string, unknown>;
+    };
+    const bottles = expectedBottles(emulator());
+    expect(planned.transfers.bottles).toBe(bottles.length);
+    expect(planned.transfers.bytes).toBe(bottles.reduce((sum, bottle) => sum + bottle.size, 0));
+    expect(Object.keys(planned.byTag).sort()).toEqual(
+      ["all", "arm64_monterey", "arm64_sequoia", "x86_64_linux"].filter((tag) =>
+        bottles.some((b) => b.tag === tag),
+      ),
+    );
+    expect(await walkFiles(root)).toEqual([]);
+
+    const sync = await hbsync(["sync", ...upstreamFlags(), "--json"]);
+    expect(sync.code).toBe(0);
+    expect(JSON.parse(sync.stdout)).toMatchObject({
+      status: "succeeded",
+      counts: { transferred: bottles.length },
+    });
+
+    const verify = await hbsync(["verify", "--dest", root]);
+    expect(verify.code).toBe(0);
+  });
+
+  it("verify exits 1 naming a corrupted bottle", async () => {
+    expect((await hbsync(["sync", ...upstreamFlags()])).code).toBe(0);
+    const [victim] = expectedBottles(emulator());
+    if (!victim) throw new Error("no bottles");
+    await writeFile(join(root, victim.key), "tampered");
+
+    const verify = await hbsync(["verify", "--dest", root]);
+
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toContain(`${victim.key}: size differs`);
+  });
+
+  it("migrate refuses a corrupt bottles_hash.json and adopts verified bottles from a good one", async () => {
+    expect((await hbsync(["sync", ...upstreamFlags()])).code).toBe(0);
+    const [bottle] = expectedBottles(emulator());
+    if (!bottle) throw new Error("no bottles");
+    await rm(join(root, "_sync/state.json"));
+    await writeFile(join(workdir, "corrupt.json"), '{"x": ');
+    await writeFile(
+      join(workdir, "bottles_hash.json"),
+      JSON.stringify({
+        [`${bottle.formula}-${bottle.pkgVersion}-${bottle.tag}`]: bottle.sha256,
+        "gone-1-x": "0".repeat(64),
+      }),
+    );
+
+    const corrupt = await hbsync(["migrate", "--from", "corrupt.json", ...upstreamFlags()]);
+    const good = await hbsync(["migrate", "--from", "bottles_hash.json", ...upstreamFlags(), "--json"]);
+
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toContain("corrupt.json is not valid JSON");
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ counts: { adopted: 1, unknown: 1 } });
+    const state = JSON.parse(await readFile(join(root, "_sync/state.json"), "utf8")) as { entries: object };
+    expect(Object.keys(state.entries)).toEqual([bottle.key]);
+  });
+
+  it("refuses a second concurrent sync with exit 75 and says who holds the lock", async () => {
+    slowBlobs(100_000);
+    const first = hbsync(["sync", ...upstreamFlags(), "--run-id", "first-run"]);
+    for (let i = 0; i < 200 && !(await walkFiles(root)).includes("_sync/lock"); i++) await delay(50);
+
+    const second = await hbsync(["sync", ...upstreamFlags()]);
+
+    expect(second.code).toBe(75);
+    expect(second.stderr).toContain("another sync (run first-run, owner");
+    expect(second.stderr).toContain("delete _sync/lock if that run is dead");
+    emulator().faults.clear();
+    expect((await first).code).toBe(0);
+  });
+
+  it("resumes after SIGKILL mid-transfer without downloading verified bottles again", async () => {
+    slowBlobs(150_000);
+    child = spawn(
+      process.execPath,
+      [join(REPO, "bin/hbsync.js"), "sync", ...upstreamFlags(), "--transfers", "2"],
+      {
+        cwd: workdir,
+        stdio: "ignore",
+      },
+    );
+    const landed = async () => (await walkFiles(root)).filter((file) => file.endsWith(".tar.gz"));
+    for (let i = 0; i < 600 && (await landed()).length < 4; i++) await delay(50);
+    child.kill("SIGKILL");
+    await new Promise((done) => child?.once("exit", done));
+    const before = await landed();
+    expect(before.length).toBeGreaterThanOrEqual(4);
+    expect(before.length).toBeLessThan(expectedBottles(emulator()).length);
+    emulator().faults.clear();
+    emulator().resetStats();
+    // The killed run's lease is still live: a re-run is refused until it expires or is removed by hand.
+    const refused = await hbsync(["sync", ...upstreamFlags()]);
+    expect(refused.code).toBe(75);
+    await rm(join(root, "_sync/lock"));
+
+    const rerun = await hbsync(["sync", ...upstreamFlags(), "--json"]);
+
+    expect(rerun.code).toBe(0);
+    const report = JSON.parse(rerun.stdout) as { counts: { adopted: number; transferred: number } };
+    expect(report.counts.adopted + report.counts.transferred).toBeGreaterThanOrEqual(
+      expectedBottles(emulator()).length - before.length,
+    );
+    const requested = [...emulator().stats.requests.keys()].filter((path) => path.startsWith("/blobs/"));
+    for (const file of before) {
+      const bottle = expectedBottles(emulator()).find((b) => b.key === file);
+      expect(
+        requested.some((path) => bottle && path.includes(bottle.sha256)),
+        file,
+      ).toBe(false);
+    }
+    expect((await hbsync(["verify", "--dest", root])).code).toBe(0);
+    const state = JSON.parse(await readFile(join(root, "_sync/state.json"), "utf8")) as { entries: object };
+    expect(Object.keys(state.entries)).toHaveLength(expectedBottles(emulator()).length);
+  });
+});

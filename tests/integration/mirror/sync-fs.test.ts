@@ -1,0 +1,167 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SignatureError } from "../../../src/homebrew/errors.ts";
+import { startServe } from "../../../src/mirror/serve.ts";
+import { syncMirror } from "../../../src/mirror/sync.ts";
+import { verifyMirror } from "../../../src/mirror/verify.ts";
+import { FsStore } from "../../../src/storage/fs.ts";
+import { withEmulator } from "../../helpers/emulator.ts";
+import { assertServedLikeBrew, clientsFor, expectedBottles, mirrorSettings, walkFiles } from "./helpers.ts";
+
+const A = "a".repeat(64);
+const hostile = (name: unknown, sha256: unknown = A, extra: Record<string, unknown> = {}) => ({
+  name,
+  versions: { stable: "1.0" },
+  revision: 0,
+  bottle: { stable: { rebuild: 0, files: { arm64_sequoia: { cellar: ":any", sha256 } } } },
+  ...extra,
+});
+
+describe("mirror/sync into a folder (emulator on loopback)", () => {
+  const emulator = withEmulator({
+    synthetic: { formulae: 12, tags: ["arm64_sequoia", "x86_64_linux"] },
+    extraFormulae: [
+      hostile("../../escape"),
+      hostile("a/b"),
+      hostile("nul\u0000name"),
+      hostile("badsha", "not-a-sha"),
+      hostile("UPPER", A.toUpperCase()),
+      hostile("absurd", A, { versions: { stable: "../../1" } }),
+    ],
+  });
+  let workdir = "";
+  let root = "";
+
+  beforeEach(async () => {
+    workdir = await mkdtemp(join(tmpdir(), "hbsync-sync-fs-"));
+    root = join(workdir, "mirror");
+    emulator().faults.clear();
+    emulator().resetStats();
+  });
+  afterEach(async () => {
+    await rm(workdir, { recursive: true, force: true });
+  });
+
+  const sync = (runId: string, store = new FsStore(root)) =>
+    syncMirror({
+      store,
+      ...clientsFor(emulator()),
+      settings: mirrorSettings(),
+      runId,
+      retry: { retries: 3, baseMs: 5, maxMs: 20 },
+    });
+
+  it("mirrors every bottle so brew's URLs serve it, with byte-identical API files; verify passes", async () => {
+    const { report } = await sync("full");
+
+    expect(report.status).toBe("succeeded");
+    expect(report.counts.transferred).toBe(expectedBottles(emulator()).length);
+    const server = await startServe({ store: new FsStore(root) });
+    try {
+      await assertServedLikeBrew(emulator(), server);
+    } finally {
+      await server.close();
+    }
+    const verified = await verifyMirror({ store: new FsStore(root) });
+    expect(verified.problems).toEqual([]);
+  });
+
+  it("makes zero blob requests on a no-op re-sync", async () => {
+    await sync("first");
+    emulator().resetStats();
+
+    const { report } = await sync("second");
+
+    expect(report.status).toBe("succeeded");
+    expect(emulator().stats.blobRequests).toBe(0);
+    expect(emulator().stats.blobHostRequests).toBe(0);
+    expect(report.counts.transferred).toBe(0);
+  });
+
+  it("rejects hostile index entries and writes nothing outside the mirror root", async () => {
+    const { report } = await sync("hostile");
+
+    expect(report.status).toBe("succeeded");
+    const rejected = report.rejected.map((entry) => entry.name);
+    for (const name of ["../../escape", "a/b", "badsha", "UPPER", "absurd"]) {
+      expect(rejected).toContain(name);
+    }
+    // The NUL name is reported printable (escaped), but reported.
+    expect(rejected.some((name) => name.startsWith("nul") && name !== "nul\u0000name")).toBe(true);
+    expect(await readdir(workdir)).toEqual(["mirror"]);
+    const files = await walkFiles(root);
+    expect(
+      files.filter((file) => file.includes("escape") || file.includes("absurd") || file.includes("badsha")),
+    ).toEqual([]);
+  });
+
+  it("stops on a tampered signature before any write", async () => {
+    emulator().faults.inject({
+      match: "formula.jws.json",
+      host: "api",
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: "tamper-signature" },
+    });
+
+    await expect(sync("tampered")).rejects.toBeInstanceOf(SignatureError);
+
+    expect(await walkFiles(root)).toEqual([]);
+    expect(emulator().stats.blobRequests).toBe(0);
+  });
+
+  it("never stores a corrupted or truncated blob; the run fails without publishing the API", async () => {
+    const [corrupt, truncated] = expectedBottles(emulator());
+    if (!corrupt || !truncated) throw new Error("the emulator serves too few bottles");
+    const always = Number.POSITIVE_INFINITY;
+    emulator().faults.inject({
+      match: corrupt.sha256,
+      host: "blob",
+      times: always,
+      fault: { kind: "corrupt" },
+    });
+    emulator().faults.inject({
+      match: truncated.sha256,
+      host: "blob",
+      times: always,
+      fault: { kind: "truncate", afterBytes: 100 },
+    });
+
+    const { report } = await sync("faulty");
+
+    expect(report.status).toBe("failed");
+    expect(report.errors.map((error) => error.key).sort()).toEqual([corrupt.key, truncated.key].sort());
+    const files = await walkFiles(root);
+    expect(files).not.toContain(corrupt.key);
+    expect(files).not.toContain(truncated.key);
+    expect(files.filter((file) => file.startsWith("api/"))).toEqual([]);
+    expect(files.filter((file) => file.startsWith(".tmp/"))).toEqual([]);
+  });
+
+  it("retries a transient 503, 429 with Retry-After, a reset and a one-off corruption, then succeeds", async () => {
+    const [first, second, third, fourth] = expectedBottles(emulator());
+    if (!first || !second || !third || !fourth) throw new Error("the emulator serves too few bottles");
+    emulator().faults.inject({
+      match: first.sha256,
+      host: "registry",
+      fault: { kind: "status", status: 503 },
+    });
+    emulator().faults.inject({
+      match: second.sha256,
+      host: "registry",
+      fault: { kind: "status", status: 429, retryAfter: 0 },
+    });
+    emulator().faults.inject({ match: third.sha256, host: "blob", fault: { kind: "reset" } });
+    emulator().faults.inject({ match: fourth.sha256, host: "blob", fault: { kind: "corrupt" } });
+    const firedBefore = emulator().faults.fired.length;
+
+    const { report } = await sync("transient");
+
+    expect(report.status).toBe("succeeded");
+    expect(emulator().faults.fired.length - firedBefore).toBe(4);
+    expect(emulator().faults.pending()).toBe(0);
+    const verified = await verifyMirror({ store: new FsStore(root) });
+    expect(verified.problems).toEqual([]);
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { LockHeldError, MirrorError } from "../../../src/mirror/errors.ts";
+import { acquireLock, LOCK_KEY, readLease } from "../../../src/mirror/lock.ts";
+import { memoryStore } from "./memory-store.ts";
+
+const T0 = new Date("2026-03-10T12:00:00.000Z");
+const at = (ms: number) => () => new Date(T0.getTime() + ms);
+
+describe("mirror/lock", () => {
+  describe("acquireLock", () => {
+    it("takes the lease with create-if-absent and records run, owner and expiry", async () => {
+      const store = memoryStore();
+
+      await acquireLock(store, { runId: "a", owner: "host:1", leaseMs: 60_000, now: at(0) });
+
+      expect(store.writes).toEqual([`putIfAbsent ${LOCK_KEY}`]);
+      expect(await readLease(store)).toEqual({
+        runId: "a",
+        owner: "host:1",
+        expiresAt: "2026-03-10T12:01:00.000Z",
+      });
+    });
+
+    it("refuses a second run while the lease is live, naming the holder and the way out", async () => {
+      const store = memoryStore();
+      await acquireLock(store, { runId: "a", owner: "host:1", leaseMs: 60_000, now: at(0) });
+
+      const error = await acquireLock(store, { runId: "b", owner: "host:2", now: at(1000) }).catch(
+        (e: unknown) => e,
+      );
+
+      expect(error).toBeInstanceOf(LockHeldError);
+      expect((error as LockHeldError).kind).toBe("locked");
+      expect((error as LockHeldError).message).toBe(
+        "another sync (run a, owner host:1) holds the lock until 2026-03-10T12:01:00.000Z",
+      );
+      expect((error as LockHeldError).fix).toBe("try later, or delete _sync/lock if that run is dead");
+    });
+
+    it("takes over an expired lease, and only one of two racing takers wins", async () => {
+      const store = memoryStore();
+      await acquireLock(store, { runId: "dead", owner: "host:1", leaseMs: 60_000, now: at(0) });
+
+      const results = await Promise.allSettled([
+        acquireLock(store, { runId: "b", owner: "host:2", now: at(120_000) }),
+        acquireLock(store, { runId: "c", owner: "host:3", now: at(120_000) }),
+      ]);
+
+      expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+      const loser = results.find((result) => result.status === "rejected");
+      expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(LockHeldError);
+      expect(["b", "c"]).toContain((await readLease(store))?.runId);
+    });
+  });
+
+  describe("Lease", () => {
+    it("renews the expiry while it is ours", async () => {
+      const store = memoryStore();
+      let clock = 0;
+      const lease = await acquireLock(store, { runId: "a", leaseMs: 60_000, now: () => at(clock)() });
+
+      clock = 30_000;
+      await lease.renew();
+
+      expect((await readLease(store))?.expiresAt).toBe("2026-03-10T12:01:30.000Z");
+    });
+
+    it("fails to renew, and does not delete on release, a lease another run took over", async () => {
+      const store = memoryStore();
+      const lease = await acquireLock(store, { runId: "a", leaseMs: 60_000, now: at(0) });
+      await acquireLock(store, { runId: "b", leaseMs: 60_000, now: at(120_000) });
+
+      await expect(lease.renew()).rejects.toBeInstanceOf(MirrorError);
+      await lease.release();
+
+      expect((await readLease(store))?.runId).toBe("b");
+    });
+
+    it("deletes the lock on release", async () => {
+      const store = memoryStore();
+      const lease = await acquireLock(store, { runId: "a", now: at(0) });
+
+      await lease.release();
+
+      expect(await store.stat(LOCK_KEY)).toBeNull();
+    });
+  });
+});

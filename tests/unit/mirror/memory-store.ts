@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import type { BlobStat, BlobStore, PutOptions, PutResult } from "../../../src/storage/blob-store.ts";
+import { IntegrityError, NotFoundError } from "../../../src/storage/errors.ts";
+import { assertValidKey } from "../../../src/storage/keys.ts";
+
+/**
+ * An in-memory BlobStore for unit tests of the mirror engine (the real backends have their own
+ * conformance suite; integration tests use fs and s3rver). It follows the interface's promises:
+ * verified, all-or-nothing puts, create-if-absent, key validation.
+ */
+export interface MemoryStore extends BlobStore {
+  readonly objects: Map<string, { bytes: Buffer; modified: Date }>;
+  /** Every mutating call, in order: `put <key>`, `delete <key>`, `putIfAbsent <key>`. */
+  readonly writes: string[];
+}
+
+export function memoryStore(initial: Record<string, string | Uint8Array> = {}): MemoryStore {
+  const objects = new Map<string, { bytes: Buffer; modified: Date }>();
+  const writes: string[] = [];
+  for (const [key, value] of Object.entries(initial)) {
+    objects.set(key, { bytes: Buffer.from(value), modified: new Date() });
+  }
+  const store: MemoryStore = {
+    location: "memory://test",
+    objects,
+    writes,
+    async stat(key): Promise<BlobStat | null> {
+      assertValidKey(key);
+      const object = objects.get(key);
+      return object ? { key, size: object.bytes.length, modified: object.modified } : null;
+    },
+    async *list(prefix): AsyncIterable<BlobStat> {
+      for (const key of [...objects.keys()].sort()) {
+        const object = objects.get(key);
+        if (key.startsWith(prefix) && object)
+          yield { key, size: object.bytes.length, modified: object.modified };
+      }
+    },
+    async get(key, range): Promise<Readable> {
+      assertValidKey(key);
+      const object = objects.get(key);
+      if (!object) throw new NotFoundError(key, "memory://test");
+      const bytes = range
+        ? object.bytes.subarray(range.start, (range.end ?? object.bytes.length - 1) + 1)
+        : object.bytes;
+      return Readable.from([bytes]);
+    },
+    async put(key, body, options: PutOptions = {}): Promise<PutResult> {
+      assertValidKey(key);
+      const chunks: Buffer[] = [];
+      if (typeof body === "string" || body instanceof Uint8Array) chunks.push(Buffer.from(body));
+      else for await (const chunk of body) chunks.push(Buffer.from(chunk));
+      const bytes = Buffer.concat(chunks);
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      if (options.size !== undefined && options.size !== bytes.length) {
+        throw new IntegrityError({ key, field: "size", expected: options.size, actual: bytes.length });
+      }
+      if (options.sha256 !== undefined && options.sha256 !== sha256) {
+        throw new IntegrityError({ key, field: "sha256", expected: options.sha256, actual: sha256 });
+      }
+      objects.set(key, { bytes, modified: new Date() });
+      writes.push(`put ${key}`);
+      return { key, size: bytes.length, sha256 };
+    },
+    async putIfAbsent(key, body): Promise<boolean> {
+      assertValidKey(key);
+      if (objects.has(key)) return false;
+      objects.set(key, { bytes: Buffer.from(body), modified: new Date() });
+      writes.push(`putIfAbsent ${key}`);
+      return true;
+    },
+    async delete(key): Promise<void> {
+      assertValidKey(key);
+      objects.delete(key);
+      writes.push(`delete ${key}`);
+    },
+  };
+  return store;
+}

@@ -1,0 +1,282 @@
+import { describe, expect, it } from "vitest";
+import { SignatureError } from "../../../src/homebrew/errors.ts";
+import { LockHeldError } from "../../../src/mirror/errors.ts";
+import { executePlan } from "../../../src/mirror/execute.ts";
+import { LOCK_KEY } from "../../../src/mirror/lock.ts";
+import { prepareSync, readPlan, writePlan } from "../../../src/mirror/prepare.ts";
+import type { RunReport } from "../../../src/mirror/report.ts";
+import { loadState, STATE_KEY, saveState } from "../../../src/mirror/state.ts";
+import { syncMirror } from "../../../src/mirror/sync.ts";
+import { fakeUpstream, instantRetry, settings } from "./fake-upstream.ts";
+import { memoryStore } from "./memory-store.ts";
+
+const NOW = new Date("2026-03-10T12:00:00.000Z");
+
+function run(
+  store: ReturnType<typeof memoryStore>,
+  upstream: ReturnType<typeof fakeUpstream>,
+  runId = "run-1",
+  delays: number[] = [],
+) {
+  return syncMirror({
+    store,
+    api: upstream.api,
+    registry: upstream.registry,
+    settings: settings(),
+    runId,
+    now: () => NOW,
+    retry: instantRetry(delays),
+  });
+}
+
+describe("mirror/sync", () => {
+  describe("syncMirror", () => {
+    it("mirrors every bottle, its manifest, then the API files, state and run report", async () => {
+      const store = memoryStore();
+      const upstream = fakeUpstream(["wget", "openssl@3"]);
+
+      const { report } = await run(store, upstream);
+
+      expect(report.status).toBe("succeeded");
+      expect(report.counts.transferred).toBe(4);
+      for (const [sha256, bytes] of upstream.bytes) {
+        const key = [...store.objects.keys()].find(
+          (k) => k.startsWith("bottles/") && store.objects.get(k)?.bytes.equals(bytes),
+        );
+        expect(key, sha256).toBeDefined();
+      }
+      expect(store.objects.has("bottles/openssl@3-1.0.arm64_sequoia.bottle.tar.gz")).toBe(true);
+      expect(store.objects.has("bottles/openssl/3/manifests/1.0")).toBe(true);
+      expect(
+        store.objects
+          .get("api/formula.jws.json")
+          ?.bytes.equals(Buffer.from(upstream.apiFiles[0]?.bytes ?? "")),
+      ).toBe(true);
+      expect(store.objects.has("api/internal/packages.x86_64_linux.jws.json")).toBe(true);
+      expect(store.objects.has(LOCK_KEY)).toBe(false);
+      expect(store.objects.has("_sync/runs/run-1.json")).toBe(true);
+      const state = await loadState(store);
+      expect(Object.keys(state.entries)).toHaveLength(4);
+      // API files are written after every bottle and manifest.
+      const writes = store.writes.filter((w) => w.startsWith("put "));
+      const firstApi = writes.findIndex((w) => w.startsWith("put api/"));
+      const lastBottle = writes.findLastIndex((w) => w.startsWith("put bottles/"));
+      expect(firstApi).toBeGreaterThan(lastBottle);
+    });
+
+    it("makes zero blob requests on a no-op re-sync and leaves the API untouched", async () => {
+      const store = memoryStore();
+      const upstream = fakeUpstream(["wget"]);
+      await run(store, upstream, "run-1");
+      upstream.blobRequests.length = 0;
+      upstream.manifestRequests.length = 0;
+
+      const { report } = await run(store, upstream, "run-2");
+
+      expect(upstream.blobRequests).toEqual([]);
+      expect(upstream.manifestRequests).toEqual([]);
+      expect(report.counts.kept).toBe(2);
+      expect(report.counts.apiPublished).toBe(0);
+      expect(report.counts.apiUnchanged).toBe(3);
+    });
+
+    it("adopts a bottle already stored (killed run) after a re-hash instead of downloading it", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const sha = upstream.shaOf("wget", "arm64_sequoia");
+      const store = memoryStore({
+        "bottles/wget-1.0.arm64_sequoia.bottle.tar.gz": upstream.bytes.get(sha) ?? "",
+      });
+
+      const { report } = await run(store, upstream);
+
+      expect(report.counts.adopted).toBe(1);
+      expect(report.counts.transferred).toBe(1);
+      expect(upstream.blobRequests).toEqual([`wget@${upstream.shaOf("wget", "x86_64_linux")}`]);
+    });
+
+    it("re-downloads a stored object whose bytes do not re-hash to the indexed sha256", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore({ "bottles/wget-1.0.arm64_sequoia.bottle.tar.gz": "garbage" });
+
+      const { report } = await run(store, upstream);
+
+      expect(report.counts.adopted).toBe(0);
+      expect(report.counts.transferred).toBe(2);
+      const sha = upstream.shaOf("wget", "arm64_sequoia");
+      expect(
+        store.objects
+          .get("bottles/wget-1.0.arm64_sequoia.bottle.tar.gz")
+          ?.bytes.equals(upstream.bytes.get(sha) ?? Buffer.alloc(0)),
+      ).toBe(true);
+    });
+
+    it("retries 503, 429 (honouring Retry-After), corrupted and truncated bodies, then stores verified bytes", async () => {
+      const store = memoryStore();
+      const upstream = fakeUpstream(["wget"]);
+      upstream.faults.set(upstream.shaOf("wget", "arm64_sequoia"), ["503", "429", "corrupt"]);
+      upstream.faults.set(upstream.shaOf("wget", "x86_64_linux"), ["truncate"]);
+      const delays: number[] = [];
+
+      const { report } = await run(store, upstream, "run-1", delays);
+
+      expect(report.status).toBe("succeeded");
+      expect(report.counts.transferred).toBe(2);
+      expect(upstream.blobRequests).toHaveLength(6);
+      expect(delays).toHaveLength(4);
+      expect(Math.max(...delays)).toBeGreaterThanOrEqual(7000);
+    });
+
+    it("on a failed transfer records what succeeded, publishes no API and prunes nothing", async () => {
+      const upstream = fakeUpstream(["wget", "curl"]);
+      const store = memoryStore();
+      const oldKey = "bottles/gone-0.1.arm64_sequoia.bottle.tar.gz";
+      await store.put(oldKey, "old");
+      await saveState(store, {
+        version: 1,
+        updatedAt: NOW.toISOString(),
+        entries: {
+          [oldKey]: {
+            sha256: "0".repeat(64),
+            size: 3,
+            formula: "gone",
+            tag: "arm64_sequoia",
+            syncedAt: "2025-01-01T00:00:00Z",
+            supersededAt: "2025-01-02T00:00:00Z",
+          },
+        },
+      });
+      upstream.faults.set(upstream.shaOf("curl", "arm64_sequoia"), [
+        "corrupt",
+        "corrupt",
+        "corrupt",
+        "corrupt",
+      ]);
+
+      const { report } = await run(store, upstream);
+
+      expect(report.status).toBe("failed");
+      expect(report.errors).toHaveLength(1);
+      expect(report.errors[0]?.key).toBe("bottles/curl-1.0.arm64_sequoia.bottle.tar.gz");
+      expect(report.errors[0]?.message).toContain("corrupted on transfer: sha256 differs");
+      expect(store.objects.has("bottles/curl-1.0.arm64_sequoia.bottle.tar.gz")).toBe(false);
+      expect([...store.objects.keys()].filter((key) => key.startsWith("api/"))).toEqual([]);
+      expect(store.objects.has(oldKey)).toBe(true);
+      const state = await loadState(store);
+      expect(Object.keys(state.entries).sort()).toEqual(
+        [
+          oldKey,
+          "bottles/curl-1.0.x86_64_linux.bottle.tar.gz",
+          "bottles/wget-1.0.arm64_sequoia.bottle.tar.gz",
+          "bottles/wget-1.0.x86_64_linux.bottle.tar.gz",
+        ].sort(),
+      );
+      const saved = JSON.parse(
+        store.objects.get("_sync/runs/run-1.json")?.bytes.toString() ?? "{}",
+      ) as RunReport;
+      expect(saved.status).toBe("failed");
+    });
+
+    it("prunes superseded bottles past the retention after a successful run, and marks new ones superseded", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+      const expired = "bottles/gone-0.1.arm64_sequoia.bottle.tar.gz";
+      const fresh = "bottles/wget-0.9.arm64_sequoia.bottle.tar.gz";
+      await store.put(expired, "old");
+      await store.put(fresh, "previous");
+      const entry = {
+        sha256: "0".repeat(64),
+        size: 3,
+        formula: "x",
+        tag: "arm64_sequoia",
+        syncedAt: "2025-01-01T00:00:00Z",
+      };
+      await saveState(store, {
+        version: 1,
+        updatedAt: NOW.toISOString(),
+        entries: { [expired]: { ...entry, supersededAt: "2026-03-01T00:00:00.000Z" }, [fresh]: entry },
+      });
+
+      const { report } = await run(store, upstream);
+
+      expect(report.counts.pruned).toBe(1);
+      expect(store.objects.has(expired)).toBe(false);
+      expect(store.objects.has(fresh)).toBe(true);
+      const state = await loadState(store);
+      expect(state.entries[expired]).toBeUndefined();
+      expect(state.entries[fresh]?.supersededAt).toBe(NOW.toISOString());
+    });
+
+    it("stops on a bad signature before any write", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      upstream.api.fetchIndex = async () => {
+        throw new SignatureError("signature does not verify");
+      };
+      const store = memoryStore();
+
+      await expect(run(store, upstream)).rejects.toBeInstanceOf(SignatureError);
+      expect(store.writes).toEqual([]);
+      expect(upstream.blobRequests).toEqual([]);
+    });
+
+    it("refuses to run while another run holds the lease, without writing", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const lease = { runId: "other", owner: "host:1", expiresAt: "2026-03-10T13:00:00.000Z" };
+      const store = memoryStore({ [LOCK_KEY]: JSON.stringify(lease) });
+
+      const error = await run(store, upstream).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(LockHeldError);
+      expect((error as LockHeldError).kind).toBe("locked");
+      expect((error as Error).message).toContain("run other, owner host:1");
+      expect(store.writes).toEqual([]);
+    });
+
+    it("plans without writing anything on a dry run", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+
+      const { report, plan } = await syncMirror({
+        store,
+        api: upstream.api,
+        registry: upstream.registry,
+        settings: settings(),
+        runId: "dry",
+        dryRun: true,
+      });
+
+      expect(report.status).toBe("dry-run");
+      expect(plan.transfers).toHaveLength(2);
+      expect(plan.totals.bytes).toBe([...upstream.bytes.values()].reduce((sum, b) => sum + b.length, 0));
+      expect(store.writes).toEqual([]);
+    });
+  });
+
+  describe("executePlan", () => {
+    it("executes a plan written by another process, publishing the staged API bytes", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+      const prepared = await prepareSync({
+        store,
+        api: upstream.api,
+        registry: upstream.registry,
+        settings: settings(),
+        runId: "split",
+        now: () => NOW,
+      });
+      await writePlan(store, prepared, { stageApiFiles: true });
+
+      const plan = await readPlan(store, "split");
+      const report = await executePlan({ store, registry: upstream.registry, plan, now: () => NOW });
+
+      expect(report.status).toBe("succeeded");
+      expect(report.counts.transferred).toBe(2);
+      expect(
+        store.objects
+          .get("api/formula.jws.json")
+          ?.bytes.equals(Buffer.from(upstream.apiFiles[0]?.bytes ?? "")),
+      ).toBe(true);
+      expect([...store.objects.keys()].filter((key) => key.startsWith("_sync/plans/split/"))).toEqual([]);
+      expect(store.objects.has(STATE_KEY)).toBe(true);
+    });
+  });
+});
