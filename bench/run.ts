@@ -461,6 +461,7 @@ async function plan(args: string[]): Promise<Row[]> {
 
 const [name = "all", ...rest] = process.argv.slice(2);
 const benches: Record<string, (args: string[]) => Promise<Row[]>> = { plan, memory, throughput };
+benches["runtime-bundles"] = async (args) => (await import("./runtime-bundles.ts")).runtimeBundles(args);
 const chosen = name === "all" ? Object.keys(benches) : [name];
 for (const bench of chosen) {
   const fn = benches[bench];

@@ -1,0 +1,56 @@
+import { hostname } from "node:os";
+import { pathToFileURL } from "node:url";
+import { taskConfigFromEnv } from "../env.ts";
+import { failureEvent, type Notifier } from "../events.ts";
+import { openResources } from "../open.ts";
+import { runPlan } from "../run-plan.ts";
+import { powertoolsTelemetry } from "../telemetry.ts";
+
+// Read once at start: a missing variable fails the task before any work (`MIRROR_BUCKET is required`).
+const config = taskConfigFromEnv();
+const telemetry = powertoolsTelemetry("ecs-task", config.environment);
+
+/**
+ * The Fargate task: executes the plan RUN_ID names, in one go (no deadline). SIGTERM (a Spot
+ * interruption gives 2 minutes; the task definition's stop timeout is 120 s) stops the transfers,
+ * records the run as failed and releases the lock. Returns the process exit code.
+ */
+export async function main(signal?: AbortSignal): Promise<number> {
+  telemetry.setKeys({ runId: config.runId });
+  let notify: Notifier | undefined;
+  try {
+    const { store, registry, notifier } = await openResources(config);
+    notify = notifier;
+    const outcome = await runPlan(
+      {
+        store,
+        registry,
+        notifier,
+        telemetry,
+        environment: config.environment,
+        owner: `ecs:${hostname()}`,
+        leaseMs: config.leaseMs,
+      },
+      { runId: config.runId, continuation: 0, ...(signal ? { signal } : {}), onStop: "abandon" },
+    );
+    await store.close?.();
+    if (outcome.status === "skipped") return 0;
+    return outcome.status === "finished" && outcome.report.status === "succeeded" ? 0 : 1;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    telemetry.error("the sync task failed", { error: message });
+    await notify?.send(failureEvent(config.environment, config.runId, message));
+    return 1;
+  } finally {
+    telemetry.flush();
+  }
+}
+
+// Run when executed as the container's entry point (`node task.mjs`), not when imported.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort(new Error("SIGTERM received"));
+  process.once("SIGTERM", stop);
+  process.exitCode = await main(controller.signal);
+  process.off("SIGTERM", stop);
+}

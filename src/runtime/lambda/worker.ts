@@ -1,0 +1,52 @@
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { Context } from "aws-lambda";
+import { lambdaWorkerInvoker, parseWorkerPayload } from "../dispatch.ts";
+import { workerConfigFromEnv } from "../env.ts";
+import { once, openResources } from "../open.ts";
+import { runPlan } from "../run-plan.ts";
+import { powertoolsTelemetry } from "../telemetry.ts";
+
+// Read once at init: a missing variable fails the function before any event (`MIRROR_BUCKET is required`).
+const config = workerConfigFromEnv();
+const telemetry = powertoolsTelemetry("worker", config.environment);
+const lambda = new LambdaClient({});
+const resources = once(() => openResources(config));
+
+/** {runId, continuation} → execute the plan; near the timeout, save progress and re-invoke itself. */
+export async function handler(event: unknown, context: Context): Promise<{ status: string; detail: string }> {
+  const { runId, continuation } = parseWorkerPayload(event);
+  telemetry.setKeys({ runId, continuation, requestId: context.awsRequestId });
+  try {
+    const { store, registry, notifier } = await resources();
+    const outcome = await runPlan(
+      {
+        store,
+        registry,
+        notifier,
+        telemetry,
+        environment: config.environment,
+        owner: `lambda:${context.functionName}:${context.awsRequestId}`,
+        leaseMs: config.leaseMs,
+        sliceSize: config.sliceSize,
+      },
+      {
+        runId,
+        continuation,
+        requestId: context.awsRequestId,
+        timeLeftMs: () => context.getRemainingTimeInMillis(),
+        safetyMarginMs: config.safetyMarginMs,
+      },
+    );
+    if (outcome.status === "paused") {
+      await lambdaWorkerInvoker(lambda, config.workerFunctionName ?? context.functionName)(outcome.next);
+      return {
+        status: "paused",
+        detail: `${outcome.pending} bottles left; continuation ${outcome.next.continuation}`,
+      };
+    }
+    if (outcome.status === "skipped") return { status: "skipped", detail: outcome.reason };
+    return { status: outcome.report.status, detail: `run ${runId} ${outcome.report.status}` };
+  } finally {
+    telemetry.flush();
+  }
+}

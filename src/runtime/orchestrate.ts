@@ -1,0 +1,155 @@
+import { LockHeldError } from "../mirror/errors.ts";
+import { executePlan } from "../mirror/execute.ts";
+import { acquireLock, type Lease, readLease } from "../mirror/lock.ts";
+import {
+  type IndexSource,
+  type MirrorSettings,
+  prepareSync,
+  type StoredPlan,
+  writePlan,
+} from "../mirror/prepare.ts";
+import type { RunReport } from "../mirror/report.ts";
+import { loadState } from "../mirror/state.ts";
+import type { BlobSource, ManifestSource } from "../mirror/transfer.ts";
+import { errorMessage } from "../shared/errors.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { chooseRoute, type Dispatcher, type Route } from "./dispatch.ts";
+import {
+  changedNothing,
+  failureEvent,
+  type Notifier,
+  syncStartedEvent,
+  syncSummaryEvent,
+  upToDateEvent,
+} from "./events.ts";
+import { runMetrics, type Telemetry } from "./telemetry.ts";
+
+export interface OrchestrateDeps {
+  store: BlobStore;
+  api: IndexSource;
+  registry: BlobSource & ManifestSource;
+  settings: MirrorSettings;
+  dispatcher: Dispatcher;
+  notifier: Notifier;
+  telemetry: Telemetry;
+  environment: string;
+  thresholdBytes: number;
+  owner: string;
+  /** How long the lease outlives the hand-over; the worker or task renews it while it runs. */
+  leaseMs: number;
+  now?: () => Date;
+}
+
+export type OrchestrateOutcome =
+  | { route: "locked"; runId: string; holder: string }
+  | { route: Route; runId: string; bottles: number; bytes: number; taskArn?: string; report?: RunReport };
+
+/**
+ * One scheduled run, EventBridge → here (DESIGN.md §5): a held lease → "locked" (the previous run is
+ * still going; not an error) → fetch and verify the index (a bad signature stops before any write) →
+ * take the lease → plan + manifest sizes → `_sync/plans/<runId>.json` with the verified API files staged
+ * → route by bytes to move: nothing → finish in-process (manifests, API, state, report, prune), release,
+ * notify "up to date"; ≤ threshold → invoke the worker Lambda; above → ECS RunTask. After a hand-over the
+ * lease stays held: the worker or task releases it. On any failure the lease is released and the
+ * failure notified, then the error is rethrown.
+ */
+export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise<OrchestrateOutcome> {
+  const { store, telemetry } = deps;
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now();
+  telemetry.setKeys({ runId });
+
+  const holder = await readLease(store);
+  if (holder !== null && Date.parse(holder.expiresAt) > now().getTime())
+    return locked(telemetry, runId, holder);
+
+  let lease: Lease | undefined;
+  try {
+    const index = await deps.api.fetchIndex();
+    const internal = new Map<string, Awaited<ReturnType<IndexSource["fetchInternalPackages"]>>>();
+    for (const tag of deps.settings.tags.filter((tag) => tag !== "all")) {
+      internal.set(tag, await deps.api.fetchInternalPackages(tag));
+    }
+    const verified: IndexSource = {
+      fetchIndex: async () => index,
+      fetchInternalPackages: async (tag) => internal.get(tag) ?? null,
+    };
+    try {
+      lease = await acquireLock(store, { runId, owner: deps.owner, leaseMs: deps.leaseMs, now });
+    } catch (error) {
+      if (error instanceof LockHeldError) return locked(telemetry, runId, error);
+      throw error;
+    }
+    const prepared = await prepareSync({
+      store,
+      api: verified,
+      registry: deps.registry,
+      settings: deps.settings,
+      runId,
+      now,
+    });
+    const plan = await writePlan(store, prepared, { stageApiFiles: true });
+    const work = { bottles: plan.transfers.length, bytes: plan.totals.bytes };
+    const route = chooseRoute(work, deps.thresholdBytes);
+    telemetry.info("planned", {
+      route,
+      ...work,
+      unknownSizes: plan.totals.unknownSizes,
+      thresholdBytes: deps.thresholdBytes,
+    });
+
+    if (route === "none") {
+      const report = await executePlan({
+        store,
+        registry: deps.registry,
+        plan,
+        apiFiles: prepared.apiFiles,
+        manifests: prepared.manifests,
+        durationsMs: prepared.durationsMs,
+        startedAt,
+        lease,
+        now,
+      });
+      await lease.release();
+      telemetry.recordRun(runMetrics(report));
+      const state = await loadState(store);
+      await deps.notifier.send(
+        changedNothing(report)
+          ? upToDateEvent(deps.environment, report, state)
+          : syncSummaryEvent(deps.environment, report, state),
+      );
+      return { route, runId, ...work, report };
+    }
+
+    await deps.notifier.send(syncStartedEvent(deps.environment, plan, route));
+    const taskArn = await handOver(deps, plan, route);
+    telemetry.info(`handed over to ${route}`, { ...(taskArn ? { taskArn } : {}) });
+    return { route, runId, ...work, ...(taskArn ? { taskArn } : {}) };
+  } catch (error) {
+    await lease?.release().catch(() => undefined);
+    telemetry.error("orchestration failed", { error: errorMessage(error) });
+    await deps.notifier.send(failureEvent(deps.environment, runId, errorMessage(error)));
+    throw error;
+  }
+}
+
+async function handOver(
+  deps: OrchestrateDeps,
+  plan: StoredPlan,
+  route: "lambda" | "ecs",
+): Promise<string | undefined> {
+  if (route === "lambda") {
+    await deps.dispatcher.invokeWorker({ runId: plan.runId, continuation: 0 });
+    return undefined;
+  }
+  return (await deps.dispatcher.runTask(plan.runId)).taskArn;
+}
+
+function locked(
+  telemetry: Telemetry,
+  runId: string,
+  holder: { runId: string; owner: string; expiresAt: string },
+): OrchestrateOutcome {
+  telemetry.warn("another run holds the lock; skipping this schedule", { holder });
+  return { route: "locked", runId, holder: holder.runId };
+}

@@ -1,0 +1,117 @@
+/**
+ * The worker core (what the worker Lambda and the ECS task run) after a crash, against the emulator and
+ * s3rver: an invocation that dies mid-plan (here: the mirror bucket refuses the state write once) is
+ * retried by Lambda with the same event and request id, and the retry completes the run without
+ * downloading a bottle twice — the bottles the crashed invocation stored are adopted after a re-hash.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HomebrewApiClient } from "../../../src/homebrew/api-client.ts";
+import { loadTrustedKey } from "../../../src/homebrew/keys.ts";
+import { RegistryClient } from "../../../src/homebrew/registry-client.ts";
+import { readLease } from "../../../src/mirror/lock.ts";
+import { STATE_KEY } from "../../../src/mirror/state.ts";
+import { silentNotifier } from "../../../src/runtime/events.ts";
+import { orchestrate } from "../../../src/runtime/orchestrate.ts";
+import { runPlan } from "../../../src/runtime/run-plan.ts";
+import { memoryTelemetry } from "../../../src/runtime/telemetry.ts";
+import type { BlobStore } from "../../../src/storage/blob-store.ts";
+import { S3Store } from "../../../src/storage/s3.ts";
+import { withEmulator } from "../../helpers/emulator.ts";
+import { type S3rverHandle, startS3rver } from "../../helpers/s3rver.ts";
+import { blobsRequestedTwice } from "./helpers.ts";
+
+const upstream = withEmulator({ fixtures: false, synthetic: { formulae: 6, tags: ["x86_64_linux"] } });
+let s3: S3rverHandle;
+beforeAll(async () => {
+  s3 = await startS3rver();
+});
+afterAll(() => s3?.close());
+
+/** The bucket, except that the `failOn`-th write of the state fails like a dropped connection. */
+function crashingOnStateWrite(store: BlobStore, failOn: number): BlobStore {
+  let writes = 0;
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === "put") {
+        return async (...args: Parameters<BlobStore["put"]>) => {
+          if (args[0] === STATE_KEY && ++writes === failOn) throw new Error("socket hang up (injected)");
+          return target.put(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+describe("runtime/run-plan", () => {
+  describe("runPlan", () => {
+    it("completes on Lambda's retry after an invocation crashed mid-plan, downloading nothing twice", async () => {
+      const store = new S3Store({ bucket: s3.bucket, prefix: "crash", clientConfig: s3.clientConfig });
+      const registry = new RegistryClient({ registryBase: upstream().registry });
+      const api = new HomebrewApiClient({
+        apiBase: upstream().api,
+        trustedKey: await loadTrustedKey(upstream().publicKeyPath),
+      });
+      const settings = {
+        tags: ["x86_64_linux"],
+        include: [],
+        exclude: [],
+        retentionDays: 7,
+        concurrency: { checkers: 2, transfers: 2 },
+      };
+      const invocations: string[] = [];
+      const common = { registry, notifier: silentNotifier, environment: "test", leaseMs: 30 * 60_000 };
+      await orchestrate(
+        {
+          ...common,
+          store,
+          api,
+          settings,
+          telemetry: memoryTelemetry(),
+          thresholdBytes: 1024 ** 3,
+          owner: "test:orchestrator",
+          dispatcher: {
+            invokeWorker: async (payload) => {
+              invocations.push(payload.runId);
+            },
+            runTask: async () => ({}),
+          },
+        },
+        "run-crash",
+      );
+      upstream().resetStats();
+      const request = { runId: "run-crash", continuation: 0, requestId: "lambda-request-1" };
+
+      // The second state write is the one after the second slice's bottles are stored.
+      const crashing = {
+        ...common,
+        store: crashingOnStateWrite(store, 2),
+        telemetry: memoryTelemetry(),
+        owner: "a",
+        sliceSize: 2,
+      };
+      await expect(runPlan(crashing, request)).rejects.toThrow("socket hang up (injected)");
+      const afterCrash = upstream().stats.blobRequests;
+
+      const retry = await runPlan(
+        { ...common, store, telemetry: memoryTelemetry(), owner: "b", sliceSize: 2 },
+        request,
+      );
+
+      expect(invocations).toEqual(["run-crash"]);
+      expect(afterCrash).toBeGreaterThanOrEqual(4);
+      expect(afterCrash).toBeLessThan(6);
+      expect(retry.status).toBe("finished");
+      if (retry.status !== "finished") return;
+      expect(retry.report.status).toBe("succeeded");
+      expect(retry.report.counts.transferred + retry.report.counts.adopted).toBe(6);
+      expect(retry.report.counts.adopted).toBeGreaterThanOrEqual(2);
+      expect(upstream().stats.blobRequests).toBe(6);
+      expect(blobsRequestedTwice(upstream())).toEqual([]);
+      expect(await store.stat("api/formula.jws.json")).not.toBeNull();
+      expect(await readLease(store)).toBeNull();
+      await store.close?.();
+    });
+  });
+});
