@@ -16,6 +16,7 @@ export const COMMAND_MODULES: Array<() => Promise<{ register: RegisterCommand }>
   () => import("./migrate.ts"),
   () => import("./notify.ts"),
   () => import("./plan.ts"),
+  () => import("./report.ts"),
   () => import("./rollback.ts"),
   () => import("./scan.ts"),
   () => import("./serve.ts"),
