@@ -17,6 +17,11 @@ export interface ServeOptions {
   port?: number;
   /** Called once per request (for logs). */
   onRequest?: (line: { method: string; path: string; status: number }) => void;
+  /**
+   * Tried before the mirror's own routes (the CLI mounts the status page here); resolves true when it
+   * answered the request. Keeps src/mirror free of presentation code.
+   */
+  routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface MirrorServer {
@@ -83,6 +88,7 @@ async function handle(options: ServeOptions, req: IncomingMessage, res: ServerRe
   const method = req.method ?? "GET";
   const path = req.url ?? "/";
   res.on("finish", () => options.onRequest?.({ method, path, status: res.statusCode }));
+  if (options.routes && (await options.routes(req, res))) return;
   if (method !== "GET" && method !== "HEAD") {
     res.setHeader("allow", "GET, HEAD");
     return send(res, 405, "method not allowed\n");

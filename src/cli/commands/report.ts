@@ -105,7 +105,7 @@ async function writeFiles(
 }
 
 /** config.yaml when given with --config, or when the default one exists; otherwise none. */
-async function loadOptionalConfig(
+export async function loadOptionalConfig(
   path: string,
   explicit: boolean,
   ctx: CliContext,

@@ -1,13 +1,18 @@
 import type { Command } from "commander";
 import { startServe } from "../../mirror/serve.ts";
 import { openDestination } from "../../mirror/setup.ts";
+import { DeploymentLedger } from "../../pipeline/ledger.ts";
 import { UsageError } from "../../shared/errors.ts";
+import { statusRoutes } from "../../status/routes.ts";
 import type { CliContext } from "../context.ts";
+import { loadOptionalConfig } from "./report.ts";
 
 interface ServeFlags {
   dest: string;
   host: string;
   port: string;
+  config: string;
+  ledger?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -22,9 +27,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--dest <dir|s3://bucket/prefix>", "the mirror", "./mirror")
     .option("--host <address>", "listen address", "127.0.0.1")
     .option("--port <port>", "port (0: any free port)", "0")
+    .option("--config <path>", "config file, for the status page's costs and environments", "config.yaml")
+    .option("--ledger <dir|s3://bucket/prefix>", "deployment ledger to show on the status page")
     .option("--quiet", "do not log requests")
     .option("--json", "print the URLs as one JSON document")
-    .action(async (flags: ServeFlags) => {
+    .action(async (flags: ServeFlags, command: Command) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new UsageError(`invalid --port ${JSON.stringify(flags.port)}`, {
@@ -32,8 +39,21 @@ export function register(program: Command, ctx: CliContext): void {
         });
       }
       const store = openDestination(flags.dest, ctx.cwd, ctx.env);
+      const config = await loadOptionalConfig(
+        flags.config,
+        command.getOptionValueSource("config") === "cli",
+        ctx,
+      );
+      const ledgerStore =
+        flags.ledger === undefined ? undefined : openDestination(flags.ledger, ctx.cwd, ctx.env);
       const server = await startServe({
         store,
+        // The status page at / (and /status.json for monitoring): bottles and API stay under their roots.
+        routes: statusRoutes({
+          store,
+          ...(ledgerStore ? { ledger: new DeploymentLedger(ledgerStore) } : {}),
+          ...(config ? { config } : {}),
+        }),
         host: flags.host,
         port,
         ...(flags.quiet
@@ -43,7 +63,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (flags.json) {
         ctx.output.json({ url: server.url, bottleDomain: server.bottleDomain, apiDomain: server.apiDomain });
       } else {
-        ctx.output.out(`hbsync serve: ${store.location} at ${server.url}`);
+        ctx.output.out(`hbsync serve: ${store.location} at ${server.url} (status page: ${server.url}/)`);
         ctx.output.out(`export HOMEBREW_BOTTLE_DOMAIN=${server.bottleDomain}`);
         ctx.output.out(`export HOMEBREW_API_DOMAIN=${server.apiDomain}`);
         ctx.output.out("Press Ctrl-C to stop.");
@@ -60,5 +80,6 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.output.err(`hbsync serve: ${signal}, stopping`);
       await server.close();
       await store.close?.();
+      await ledgerStore?.close?.();
     });
 }
