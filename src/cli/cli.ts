@@ -7,8 +7,16 @@ import type { Output } from "./output.ts";
 
 export const VERSION = "0.1.0";
 
-/** Declares the program: global options, then every command module's own commands. */
-export async function buildProgram(ctx: CliContext): Promise<Command> {
+export interface BuildProgramOptions {
+  /**
+   * Load only the module that registers this top-level command (plus any bare entries), so a command
+   * starts without importing every other command's dependencies. Default: every module.
+   */
+  only?: string;
+}
+
+/** Declares the program: global options, then the command modules' own commands. */
+export async function buildProgram(ctx: CliContext, options: BuildProgramOptions = {}): Promise<Command> {
   const program = new Command("hbsync")
     .description("Keep an organisation's own mirror of Homebrew bottles and the signed JSON API")
     .version(VERSION)
@@ -23,7 +31,9 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
       writeOut: (text) => ctx.output.out(text.replace(/\n$/, "")),
       writeErr: (text) => ctx.output.err(text.replace(/\n$/, "")),
     });
-  for (const load of COMMAND_MODULES) {
+  for (const entry of COMMAND_MODULES) {
+    const [command, load] = typeof entry === "function" ? [undefined, entry] : entry;
+    if (options.only !== undefined && command !== undefined && command !== options.only) continue;
     const module = await load();
     module.register(program, ctx);
   }
@@ -35,6 +45,19 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
     });
   }
   return program;
+}
+
+/**
+ * The top-level command an argument list names, when a module registers it: the first word that is
+ * not an option (the program itself takes only -V/--version and -h/--help, which take no value).
+ * Undefined for no command, `help`, or an unknown word: then every module loads, for help and
+ * suggestions.
+ */
+export function commandOf(argv: readonly string[]): string | undefined {
+  const word = argv.find((arg) => !arg.startsWith("-"));
+  if (word === undefined) return undefined;
+  const known = COMMAND_MODULES.some((entry) => typeof entry !== "function" && entry[0] === word);
+  return known ? word : undefined;
 }
 
 function allCommands(command: Command): Command[] {
@@ -59,7 +82,8 @@ export async function run(argv: string[], output: Output, options: RunOptions = 
     exitCode: EXIT.OK,
   };
   try {
-    const program = await buildProgram(ctx);
+    const only = commandOf(argv);
+    const program = await buildProgram(ctx, only === undefined ? {} : { only });
     await program.parseAsync(argv, { from: "user" });
     return ctx.exitCode;
   } catch (error) {

@@ -1,13 +1,17 @@
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
 import { InvalidUpstreamDataError, UpstreamError } from "./errors.ts";
 import { BOTTLE_TAG, SHA256_HEX } from "./formula-schema.ts";
 import {
   contentLength,
-  type FetchLike,
+  discard,
+  type HttpAgents,
+  httpGet,
+  incomingStatusError,
   joinUrl,
+  keepAliveAgents,
   networkError,
-  readBody,
-  statusError,
+  readIncoming,
   USER_AGENT,
 } from "./http.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
@@ -53,7 +57,6 @@ export interface BlobResponse {
 export interface RegistryClientOptions {
   /** `https://ghcr.io/v2/homebrew/core`, or the emulator's `registry` URL. */
   registryBase: string;
-  fetch?: FetchLike;
   /** Bearer token for the registry origin only (default the anonymous `QQ==`). */
   token?: string;
   /** Retry policy for manifests (blob streams are retried by the caller, around the whole transfer). */
@@ -61,25 +64,34 @@ export interface RegistryClientOptions {
   maxRedirects?: number;
   /** Manifest request timeout (default 60 000 ms). */
   timeoutMs?: number;
+  /** A blob connection idle this long (no headers or body bytes) fails, retryable (default 120 000 ms). */
+  idleTimeoutMs?: number;
 }
+
+/**
+ * Blob bodies are read with node:http(s) directly, not the global fetch: on the bottle path undici's
+ * web ReadableStream plus its Node-stream adapter cost more CPU than hashing the bytes (bench/README.md).
+ */
+const BODY_HIGH_WATER_MARK = 1024 * 1024;
 
 export class RegistryClient {
   private readonly base: string;
   private readonly origin: string;
-  private readonly fetchImpl: FetchLike;
+  private readonly agents: HttpAgents = keepAliveAgents();
   private readonly token: string;
   private readonly retry: RetryOptions;
   private readonly maxRedirects: number;
   private readonly timeoutMs: number;
+  private readonly idleTimeoutMs: number;
 
   constructor(options: RegistryClientOptions) {
     this.base = options.registryBase.replace(/\/+$/, "");
     this.origin = new URL(this.base).origin;
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.token = options.token ?? ANONYMOUS_TOKEN;
     this.retry = options.retry ?? {};
     this.maxRedirects = options.maxRedirects ?? 5;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   }
 
   /** The OCI image index of `<image>/manifests/<reference>`, with sizes and digests per tag. */
@@ -90,8 +102,9 @@ export class RegistryClient {
         accept: OCI_INDEX_MEDIA_TYPE,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      const raw = await readBody(response.response, response.url, MAX_MANIFEST_BYTES);
-      return parseManifest(raw, response.url, response.response.headers.get("content-type"));
+      const raw = await readIncoming(response.response, response.url, MAX_MANIFEST_BYTES);
+      const contentType = response.response.headers["content-type"] ?? null;
+      return parseManifest(raw, response.url, contentType);
     }, this.retry);
   }
 
@@ -114,13 +127,9 @@ export class RegistryClient {
       ...(start > 0 ? { range: `bytes=${start}-` } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const offset = start > 0 && response.status === 206 ? start : 0;
+    const offset = start > 0 && response.statusCode === 206 ? start : 0;
     const size = contentLength(response);
-    if (response.body === null) {
-      throw new UpstreamError(`empty response for ${finalUrl}`, { url: finalUrl, retryable: true });
-    }
-    const source = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>);
-    const body = lengthChecked(source, size, finalUrl);
+    const body = new BlobBody(response, size, finalUrl);
     return { body, offset, url: finalUrl, ...(size === undefined ? {} : { size }) };
   }
 
@@ -128,7 +137,7 @@ export class RegistryClient {
     startUrl: string,
     what: string,
     options: { accept: string; range?: string; signal?: AbortSignal },
-  ): Promise<{ response: Response; url: string }> {
+  ): Promise<{ response: IncomingMessage; url: string }> {
     let url = startUrl;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = {
@@ -138,37 +147,39 @@ export class RegistryClient {
       };
       if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
       if (options.range) headers.range = options.range;
-      let response: Response;
+      let response: IncomingMessage;
       try {
-        response = await this.fetchImpl(url, {
+        response = await httpGet(url, {
           headers,
-          redirect: "manual",
+          agents: this.agents,
+          idleTimeoutMs: this.idleTimeoutMs,
           ...(options.signal ? { signal: options.signal } : {}),
         });
       } catch (error) {
         throw networkError(error, url, `cannot fetch ${what}`);
       }
-      if (REDIRECT_STATUSES.has(response.status)) {
-        await response.body?.cancel();
-        const location = response.headers.get("location");
+      const status = response.statusCode ?? 0;
+      if (REDIRECT_STATUSES.has(status)) {
+        discard(response);
+        const location = response.headers.location;
         if (!location) {
-          throw new UpstreamError(`${what}: HTTP ${response.status} without a Location header from ${url}`, {
-            status: response.status,
+          throw new UpstreamError(`${what}: HTTP ${status} without a Location header from ${url}`, {
+            status,
             url,
           });
         }
         if (hop >= this.maxRedirects) {
           throw new UpstreamError(`${what}: more than ${this.maxRedirects} redirects (last ${url})`, {
-            status: response.status,
+            status,
             url,
           });
         }
         url = new URL(location, url).toString();
         continue;
       }
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw statusError(response, url, `cannot fetch ${what}`);
+      if (status < 200 || status > 299) {
+        discard(response);
+        throw incomingStatusError(response, url, `cannot fetch ${what}`);
       }
       return { response, url };
     }
@@ -239,32 +250,62 @@ function encodePath(image: string): string {
   return image.split("/").map(encodeURIComponent).join("/");
 }
 
-/** Passes bytes through; errors (retryable) when the body ends short of, or beyond, `size`. */
-function lengthChecked(source: Readable, size: number | undefined, url: string): Readable {
-  let received = 0;
-  const checker = new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback): void {
-      received += chunk.length;
-      callback(null, chunk);
-    },
-    flush(callback: TransformCallback): void {
-      if (size !== undefined && received !== size) {
-        callback(
-          new UpstreamError(`truncated body: got ${received} of ${size} bytes from ${url}`, {
+/**
+ * A blob's bytes: the response, with its failures made retryable UpstreamErrors naming the URL, and a
+ * body that ends short of (or beyond) its Content-Length an error rather than a clean end. One hop,
+ * with a 1 MiB buffer so the socket is paused and resumed rarely; backpressure reaches the socket.
+ */
+class BlobBody extends Readable {
+  private received = 0;
+
+  constructor(
+    private readonly source: IncomingMessage,
+    private readonly size: number | undefined,
+    private readonly url: string,
+  ) {
+    super({ highWaterMark: BODY_HIGH_WATER_MARK });
+    source.pause();
+    source.on("data", (chunk: Buffer) => {
+      this.received += chunk.length;
+      if (this.size !== undefined && this.received > this.size) {
+        this.destroy(this.truncated());
+        return;
+      }
+      if (!this.push(chunk)) source.pause();
+    });
+    source.on("end", () => {
+      if (this.size !== undefined && this.received !== this.size) this.destroy(this.truncated());
+      else this.push(null);
+    });
+    source.on("error", (error) => {
+      this.destroy(networkError(error, url, `download interrupted after ${this.received} bytes`) as Error);
+    });
+    // A connection closed mid-body without an error event still ends this stream with one.
+    source.on("close", () => {
+      if (!this.readableEnded && !this.destroyed && !source.complete) {
+        this.destroy(
+          new UpstreamError(`download interrupted after ${this.received} bytes (${url})`, {
             url,
             retryable: true,
           }),
         );
-        return;
       }
-      callback();
-    },
-  });
-  source.on("error", (error) => {
-    checker.destroy(networkError(error, url, `download interrupted after ${received} bytes`) as Error);
-  });
-  checker.on("close", () => {
-    if (!source.destroyed) source.destroy();
-  });
-  return source.pipe(checker);
+    });
+  }
+
+  override _read(): void {
+    this.source.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.source.destroyed) this.source.destroy();
+    callback(error);
+  }
+
+  private truncated(): UpstreamError {
+    return new UpstreamError(`truncated body: got ${this.received} of ${this.size} bytes from ${this.url}`, {
+      url: this.url,
+      retryable: true,
+    });
+  }
 }

@@ -4,7 +4,7 @@
  * expected size is cut off at once (the destination never receives more than `size` bytes).
  */
 import { createHash, type Hash } from "node:crypto";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Transform, type TransformCallback, Writable, type WritableOptions } from "node:stream";
 import type { PutOptions } from "./blob-store.ts";
 import { IntegrityError, StorageError } from "./errors.ts";
 
@@ -54,6 +54,56 @@ export class HashingStream extends Transform {
   }
 }
 
+/**
+ * The same check as a Writable end: a backend that writes the bytes itself (fs) extends this, so
+ * hashing happens in its own write path instead of in an extra Transform hop. Subclasses implement
+ * `consume` (called with each chunk after it was hashed) and `finish` (flush before the end).
+ */
+export abstract class HashingWritable extends Writable {
+  readonly key: string;
+  readonly expected: PutOptions;
+  private readonly hash: Hash = createHash("sha256");
+  private count = 0;
+  private digest: string | undefined;
+
+  constructor(key: string, expected: PutOptions = {}, options: WritableOptions = {}) {
+    super({ ...options, decodeStrings: true });
+    this.key = key;
+    this.expected = expected;
+  }
+
+  protected abstract consume(chunk: Buffer, callback: (error?: Error | null) => void): void;
+  protected abstract finish(callback: (error?: Error | null) => void): void;
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.count += chunk.length;
+    const { size } = this.expected;
+    if (size !== undefined && this.count > size) {
+      callback(
+        new IntegrityError({ key: this.key, field: "size", expected: size, actual: `more than ${size}` }),
+      );
+      return;
+    }
+    this.hash.update(chunk);
+    this.consume(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.finish(callback);
+  }
+
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.count;
+  }
+
+  /** Throws IntegrityError when the bytes written differ from the expectation; call after it finished. */
+  verify(): { size: number; sha256: string } {
+    this.digest ??= this.hash.digest("hex");
+    return verifyDigest(this.key, this.expected, { size: this.count, sha256: this.digest });
+  }
+}
+
 export function hashingStream(key: string, expected: PutOptions = {}): HashingStream {
   return new HashingStream(key, expected);
 }
@@ -93,11 +143,4 @@ export function assertValidExpectation(key: string, expected: PutOptions): void 
 export function digestOf(body: Uint8Array | string): { size: number; sha256: string } {
   const buffer = typeof body === "string" ? Buffer.from(body) : body;
   return { size: buffer.byteLength, sha256: createHash("sha256").update(buffer).digest("hex") };
-}
-
-export function toReadable(body: Readable | Uint8Array | string): Readable {
-  if (body instanceof Readable) return body;
-  return Readable.from([
-    typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-  ]);
 }

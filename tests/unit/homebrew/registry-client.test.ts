@@ -183,6 +183,15 @@ describe("homebrew/registry-client", () => {
         seen.push({ server: "registry", path: req.url ?? "", headers: req.headers });
         if (req.url?.includes("/loop/")) {
           res.writeHead(302, { location: req.url });
+        } else if (req.url?.includes("/file/")) {
+          res.writeHead(302, { location: "file:///etc/passwd" });
+        } else if (req.url?.includes("/silent/")) {
+          return; // never answers
+        } else if (req.url?.includes("/stall/")) {
+          // Headers and 10 of 100 bytes, then nothing: the connection stays open.
+          res.writeHead(200, { "content-length": "100" });
+          res.write(Buffer.alloc(10));
+          return;
         } else if (req.url?.endsWith(`sha256:${digest}`)) {
           res.writeHead(302, { location: "/same-origin-hop" });
         } else {
@@ -225,6 +234,39 @@ describe("homebrew/registry-client", () => {
       const client = new RegistryClient({ registryBase: `${registryUrl}/loop` });
 
       await expect(client.blob("wget", digest)).rejects.toThrow(/more than 5 redirects/);
+    });
+
+    it("refuses to follow a redirect to a URL that is not http(s)", async () => {
+      const client = new RegistryClient({ registryBase: `${registryUrl}/file` });
+
+      await expect(client.blob("wget", digest)).rejects.toThrow(/not an http\(s\) URL/);
+    });
+
+    it("retries a manifest request that times out, and fails retryably when every attempt does", async () => {
+      seen.length = 0;
+      const client = new RegistryClient({
+        registryBase: `${registryUrl}/silent`,
+        timeoutMs: 100,
+        retry: { retries: 1, random: () => 0, sleep: async () => {} },
+      });
+
+      const error = await client.manifest("wget", "1.0").catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect((error as UpstreamError).retryable).toBe(true);
+      expect((error as Error).message).toMatch(/timed out/);
+      expect(seen.filter((request) => request.path.includes("/silent/"))).toHaveLength(2);
+    });
+
+    it("fails a stalled body after the idle timeout, retryably, naming the bytes received", async () => {
+      const client = new RegistryClient({ registryBase: `${registryUrl}/stall`, idleTimeoutMs: 100 });
+
+      const blob = await client.blob("wget", digest);
+      const error = await sha256Of(blob.body).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect((error as UpstreamError).retryable).toBe(true);
+      expect((error as Error).message).toMatch(/interrupted after 10 bytes/);
     });
   });
 

@@ -1,0 +1,208 @@
+/**
+ * Shared by the benchmarks: child processes with wall time and peak RSS, the sync command lines, the
+ * engine bundled like the deployed artifacts, tables and result files.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { build } from "esbuild";
+import type { Emulator } from "../src/emulator/emulator.ts";
+
+export const REPO = resolve(import.meta.dirname, "..");
+export const RESULTS = join(REPO, "bench/results");
+export const MiB = 1024 * 1024;
+
+export type Row = Record<string, string | number>;
+
+export interface ChildResult {
+  code: number;
+  seconds: number;
+  peakRssMiB: number;
+  /** User + system CPU seconds of the child (from /proc, last sample before it exited). */
+  cpuSeconds: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function flag(args: string[], name: string, fallback: number): number {
+  const index = args.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(args[index + 1]) : fallback;
+  return Number.isFinite(value) ? value : fallback;
+}
+
+export function table(rows: Row[]): string {
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => String(row[column] ?? "").length)),
+  );
+  const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ");
+  return [
+    line(columns),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map((row) => line(columns.map((c) => String(row[c] ?? "")))),
+  ].join("\n");
+}
+
+export async function save(name: string, value: unknown): Promise<void> {
+  await mkdir(RESULTS, { recursive: true });
+  await writeFile(join(RESULTS, `${name}.json`), `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+const CLOCK_TICKS = 100;
+
+/**
+ * Runs a child process; resolves with exit code, wall time, peak RSS (VmHWM) and CPU time, both sampled
+ * from /proc every 50 ms (VmHWM is the kernel's own high-water mark, so sampling loses nothing but the
+ * last 50 ms).
+ */
+export async function runChild(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ChildResult> {
+  const started = performance.now();
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? REPO,
+    env: options.env ?? process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  let peakKiB = 0;
+  let ticks = 0;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      try {
+        const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+        if (hwm) peakKiB = Math.max(peakKiB, Number(hwm[1]));
+        const stat = await readFile(`/proc/${child.pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ticks = Math.max(ticks, Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // exited
+      }
+      await delay(50);
+    }
+  })();
+  const code = await new Promise<number>((done) => child.on("exit", (exitCode) => done(exitCode ?? -1)));
+  running = false;
+  await sampler;
+  return {
+    code,
+    seconds: (performance.now() - started) / 1000,
+    peakRssMiB: Math.round(peakKiB / 1024),
+    cpuSeconds: ticks / CLOCK_TICKS,
+    stdout,
+    stderr,
+  };
+}
+
+/** Deterministic log-uniform sizes between 4 KiB and 64 MiB, scaled to sum to `total`. */
+export function mixedSizes(count: number, total: number): number[] {
+  let seed = 42;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const raw = Array.from({ length: count }, () =>
+    Math.exp(Math.log(4096) + random() * (Math.log(64 * MiB) - Math.log(4096))),
+  );
+  const sum = raw.reduce((a, b) => a + b, 0);
+  return raw.map((size) => Math.max(1024, Math.round((size / sum) * total)));
+}
+
+export async function writeKey(emulator: Emulator, dir: string): Promise<string> {
+  const path = join(dir, "emulator.pem");
+  await writeFile(path, emulator.publicKeyPem);
+  return path;
+}
+
+export interface SyncTarget {
+  emulator: Emulator;
+  keyPath: string;
+  dest: string;
+  tag: string;
+  concurrency: number;
+}
+
+/** `node bin/hbsync.js sync …` — the CLI as a user runs it (tsx transpiles at start-up). */
+export function cliArgs(target: SyncTarget): string[] {
+  return [
+    join(REPO, "bin/hbsync.js"),
+    "sync",
+    "--dest",
+    target.dest,
+    "--upstream-api",
+    target.emulator.api,
+    "--upstream-registry",
+    target.emulator.registry,
+    "--trusted-key",
+    target.keyPath,
+    "--tags",
+    target.tag,
+    "--transfers",
+    String(target.concurrency),
+    "--checkers",
+    "8",
+    "--json",
+  ];
+}
+
+/** The engine-only child (bench/sync-child.ts) under tsx; `nodeFlags` go before it (e.g. --cpu-prof). */
+export function engineArgs(target: SyncTarget, nodeFlags: string[] = []): string[] {
+  return [...nodeFlags, "--import", "tsx", join(REPO, "bench/sync-child.ts"), ...childArgs(target)];
+}
+
+/** The same child, pre-bundled (see bundleEngine): plain `node engine.mjs`, no tsx. */
+export function bundledArgs(bundle: string, target: SyncTarget): string[] {
+  return [bundle, ...childArgs(target)];
+}
+
+function childArgs(target: SyncTarget): string[] {
+  return [
+    target.emulator.api,
+    target.emulator.registry,
+    target.keyPath,
+    target.dest,
+    target.tag,
+    String(target.concurrency),
+  ];
+}
+
+/**
+ * bench/sync-child.ts bundled the way scripts/build.ts bundles the ECS task and the Lambda functions
+ * (esbuild, ESM, minified, the `require` banner), so its numbers are those of the deployed shape of the
+ * engine: no TypeScript transpiling at start-up, only the modules the engine uses.
+ */
+export async function bundleEngine(dir: string): Promise<string> {
+  const outfile = join(dir, "engine.mjs");
+  await build({
+    entryPoints: [join(REPO, "bench/sync-child.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    minify: true,
+    legalComments: "none",
+    logLevel: "warning",
+    banner: {
+      js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);',
+    },
+  });
+  return outfile;
+}
