@@ -6,7 +6,9 @@ import { resolve } from "node:path";
 import { UsageError } from "../shared/errors.ts";
 import type { BlobStore } from "./blob-store.ts";
 import { FsStore } from "./fs.ts";
-import { S3Store, type S3StoreOptions } from "./s3.ts";
+import { assertValidPrefix } from "./keys.ts";
+import { LazyStore } from "./lazy.ts";
+import type { S3Store, S3StoreOptions } from "./s3.ts";
 
 export interface OpenStoreOptions {
   /** Where a relative folder resolves (default: process.cwd()). */
@@ -36,6 +38,10 @@ export function parseS3Url(dest: string): S3Location {
   return { bucket, prefix };
 }
 
+/**
+ * A folder opens as FsStore; `s3://` as a LazyStore over S3Store (`await store.resolve()` gives the
+ * S3Store), so commands on a folder never load the AWS SDK.
+ */
 export function openStore(dest: string, options: OpenStoreOptions = {}): BlobStore {
   if (!dest.startsWith("s3://")) {
     if (dest.trim() === "")
@@ -53,5 +59,9 @@ export function openStore(dest: string, options: OpenStoreOptions = {}): BlobSto
     ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
     ...options.s3?.clientConfig,
   };
-  return new S3Store({ ...options.s3, bucket, prefix, clientConfig });
+  // Validate now, so a bad prefix is a usage error before any work rather than at the first request.
+  assertValidPrefix(prefix);
+  const storeOptions = { ...options.s3, bucket, prefix, clientConfig };
+  const location = `s3://${bucket}/${prefix === "" ? "" : `${prefix}/`}`;
+  return new LazyStore<S3Store>(location, async () => new (await import("./s3.ts")).S3Store(storeOptions));
 }

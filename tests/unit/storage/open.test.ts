@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FsStore } from "../../../src/storage/fs.ts";
+import { LazyStore } from "../../../src/storage/lazy.ts";
 import { openStore, parseS3Url } from "../../../src/storage/open.ts";
 import { S3Store } from "../../../src/storage/s3.ts";
 
@@ -17,8 +18,11 @@ describe("storage/open", () => {
         env: { AWS_ENDPOINT_URL: "http://127.0.0.1:9000", AWS_ENDPOINT_URL_S3: "http://127.0.0.1:4569" },
       });
 
-      expect(store).toBeInstanceOf(S3Store);
-      const s3 = store as S3Store;
+      // Loaded on first use, so folder commands never import the AWS SDK.
+      expect(store).toBeInstanceOf(LazyStore);
+      expect(store.location).toBe("s3://my-mirror/homebrew/");
+      const s3 = await (store as LazyStore<S3Store>).resolve();
+      expect(s3).toBeInstanceOf(S3Store);
       expect([s3.bucket, s3.prefix, s3.location]).toEqual([
         "my-mirror",
         "homebrew/",
@@ -32,12 +36,20 @@ describe("storage/open", () => {
     });
 
     it("uses AWS's endpoint and virtual-host style when no endpoint is set", async () => {
-      const store = openStore("s3://my-mirror", { env: { AWS_REGION: "eu-west-1" } }) as S3Store;
+      const store = await (
+        openStore("s3://my-mirror", { env: { AWS_REGION: "eu-west-1" } }) as LazyStore<S3Store>
+      ).resolve();
 
       expect(store.prefix).toBe("");
       expect(store.client.config.forcePathStyle).not.toBe(true);
       expect(await store.client.config.region()).toBe("eu-west-1");
       await store.close();
+    });
+
+    it("refuses an invalid prefix when opening, before any request", () => {
+      expect(() => openStore("s3://bucket/a/../b")).toThrow(
+        expect.objectContaining({ name: "InvalidKeyError" }),
+      );
     });
 
     it("refuses s3:// without a bucket as a usage error", () => {

@@ -1,0 +1,52 @@
+import type { Readable } from "node:stream";
+import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
+
+/**
+ * A BlobStore whose backend module is imported on first use. `openStore` returns one for `s3://`
+ * destinations so that a command working on a folder never loads the AWS SDK (~40 MB of heap).
+ */
+export class LazyStore<T extends BlobStore> implements BlobStore {
+  readonly location: string;
+  #load: () => Promise<T>;
+  #store: Promise<T> | undefined;
+
+  constructor(location: string, load: () => Promise<T>) {
+    this.location = location;
+    this.#load = load;
+  }
+
+  /** The backend itself (loaded once). */
+  resolve(): Promise<T> {
+    this.#store ??= this.#load();
+    return this.#store;
+  }
+
+  async stat(key: string): Promise<BlobStat | null> {
+    return (await this.resolve()).stat(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobStat> {
+    yield* (await this.resolve()).list(prefix);
+  }
+
+  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    return (await this.resolve()).get(key, range);
+  }
+
+  async put(key: string, body: Readable | Uint8Array | string, options?: PutOptions): Promise<PutResult> {
+    return (await this.resolve()).put(key, body, options);
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    return (await this.resolve()).putIfAbsent(key, body);
+  }
+
+  async delete(key: string): Promise<void> {
+    return (await this.resolve()).delete(key);
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release when the backend was never loaded.
+    if (this.#store) await (await this.#store).close?.();
+  }
+}
