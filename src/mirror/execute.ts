@@ -71,6 +71,14 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
   report.counts.kept = plan.keeps.length;
   report.bytes.planned = plan.totals.bytes;
   report.errors.push(...plan.manifestErrors);
+  // The signed API files are published unmodified, so they name every formula's bottles: one that could
+  // not be planned would be named but missing (DESIGN.md §2). The operator unblocks by excluding it.
+  for (const entry of plan.rejected) {
+    report.errors.push({
+      key: entry.name,
+      message: `${entry.name} was rejected (${entry.reason}); the API would name its bottles, so it is not published: add it to mirror.formulae.exclude to publish without it`,
+    });
+  }
   const emit = options.onProgress ?? (() => {});
   const time = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -249,6 +257,13 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
     report.errors.push(
       toRunError(signal.reason.name === "MirrorError" ? "_sync/lock" : "(run)", signal.reason),
     );
+  }
+  // The lease is renewed only every third of its length: make sure it is still ours right before
+  // publishing, so a run that was taken over in between stops here (DESIGN.md §2).
+  if (options.lease && report.errors.length === 0 && !signal.aborted) {
+    await options.lease.renew().catch((error: unknown) => {
+      report.errors.push(toRunError("_sync/lock", error));
+    });
   }
   report.counts.failed = report.errors.length;
   if (report.errors.length > 0 || signal.aborted) {

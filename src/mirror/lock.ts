@@ -62,6 +62,13 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
       if (Number.isFinite(expiry) && expiry > now().getTime()) throw new LockHeldError(holder, LOCK_KEY);
       takeoverKey = `${TAKEOVER_PREFIX}${encodeURIComponent(holder.runId)}-${encodeURIComponent(holder.expiresAt)}`;
       if (!(await store.putIfAbsent(takeoverKey, document()))) throw new LockHeldError(holder, LOCK_KEY);
+      // The claim names the stale lease we read; a claim released by an earlier taker can be won again,
+      // so delete only if the lock still holds that very lease (never a live one taken since).
+      const current = await readLease(store);
+      if (current !== null && (current.runId !== holder.runId || current.expiresAt !== holder.expiresAt)) {
+        await store.delete(takeoverKey);
+        throw new LockHeldError(current, LOCK_KEY);
+      }
       await store.delete(LOCK_KEY);
       expiresAt = new Date(now().getTime() + leaseMs).toISOString();
       if (!(await store.putIfAbsent(LOCK_KEY, document()))) {

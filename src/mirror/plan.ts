@@ -163,6 +163,19 @@ export function selectFormulae(
   return formulae.filter((formula) => chosen.has(formula?.name));
 }
 
+/**
+ * Whether the config asks for a formula by name (the rule of selectFormulae without the dependency
+ * walk): for an index entry that could not be read, whose dependencies are unknown.
+ */
+export function isNameSelected(
+  name: string,
+  include: readonly string[],
+  exclude: readonly string[],
+): boolean {
+  if (matcher(exclude)(name)) return false;
+  return include.length === 0 || matcher(include)(name);
+}
+
 function matcher(patterns: readonly string[]): (name: unknown) => boolean {
   const exact = new Set(patterns.filter((pattern) => !pattern.includes("*")));
   const globs = patterns

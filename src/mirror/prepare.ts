@@ -2,7 +2,14 @@ import type { ApiFile, ApiIndex } from "../homebrew/api-client.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { StateError } from "./errors.ts";
-import { bytesByTag, type PlannedTransfer, planSync, type RejectedFormula, type SyncPlan } from "./plan.ts";
+import {
+  bytesByTag,
+  isNameSelected,
+  type PlannedTransfer,
+  planSync,
+  type RejectedFormula,
+  type SyncPlan,
+} from "./plan.ts";
 import { runPool } from "./pool.ts";
 import type { RunError } from "./report.ts";
 import { loadState, readText, writeJson } from "./state.ts";
@@ -151,7 +158,10 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     return size === undefined ? transfer : { ...transfer, size };
   });
   const rejected: RejectedFormula[] = [
-    ...index.rejected.map((entry) => ({ name: String(entry.name), reason: entry.reason })),
+    // Entries the config does not ask for are not mirrored anyway: they never block publishing.
+    ...index.rejected
+      .filter((entry) => isNameSelected(String(entry.name), settings.include, settings.exclude))
+      .map((entry) => ({ name: String(entry.name), reason: entry.reason })),
     ...plan.rejected,
   ];
   const byTag = bytesByTag(transfers);

@@ -150,6 +150,8 @@ export function parseRange(
   if (first === "") {
     const suffix = Number(last);
     if (suffix === 0) return "unsatisfiable";
+    // An empty object has no last byte to count back from: serve it whole (RFC 9110 §14.1.2).
+    if (size === 0) return null;
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);

@@ -120,6 +120,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
       now,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       signal: controller.signal,
+      lease,
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.saveEvery ? { saveEvery: options.saveEvery } : {}),
     });

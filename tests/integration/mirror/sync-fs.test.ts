@@ -44,11 +44,14 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
     await rm(workdir, { recursive: true, force: true });
   });
 
-  const sync = (runId: string, store = new FsStore(root)) =>
+  // The signed API names the hostile entries' bottles too: the mirror publishes it only once the
+  // config excludes what cannot be mirrored (the NUL name is matched by a glob).
+  const HOSTILE = ["../../escape", "a/b", "nul*", "badsha", "UPPER", "absurd"];
+  const sync = (runId: string, store = new FsStore(root), exclude = HOSTILE) =>
     syncMirror({
       store,
       ...clientsFor(emulator()),
-      settings: mirrorSettings(),
+      settings: mirrorSettings({ exclude }),
       runId,
       retry: { retries: 3, baseMs: 5, maxMs: 20 },
     });
@@ -80,11 +83,13 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
     expect(report.counts.transferred).toBe(0);
   });
 
-  it("rejects hostile index entries and writes nothing outside the mirror root", async () => {
-    const { report } = await sync("hostile");
+  it("rejects hostile index entries, writes nothing outside the mirror root, publishes no API naming them", async () => {
+    const { report } = await sync("hostile", new FsStore(root), []);
 
-    expect(report.status).toBe("succeeded");
+    expect(report.status).toBe("failed");
     const rejected = report.rejected.map((entry) => entry.name);
+    expect(report.errors.map((error) => error.key).sort()).toEqual([...rejected].sort());
+    expect((await walkFiles(root)).filter((file) => file.startsWith("api/"))).toEqual([]);
     for (const name of ["../../escape", "a/b", "badsha", "UPPER", "absurd"]) {
       expect(rejected).toContain(name);
     }
@@ -95,6 +100,11 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
     expect(
       files.filter((file) => file.includes("escape") || file.includes("absurd") || file.includes("badsha")),
     ).toEqual([]);
+
+    const excluded = await sync("hostile-excluded");
+    expect(excluded.report.status).toBe("succeeded");
+    expect(excluded.report.rejected).toEqual([]);
+    expect(await walkFiles(root)).toContain("api/formula.jws.json");
   });
 
   it("stops on a tampered signature before any write", async () => {

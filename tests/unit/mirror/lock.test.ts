@@ -51,6 +51,26 @@ describe("mirror/lock", () => {
       expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(LockHeldError);
       expect(["b", "c"]).toContain((await readLease(store))?.runId);
     });
+    it("leaves a live lease alone when the stale one it read was replaced before its takeover", async () => {
+      const store = memoryStore();
+      await acquireLock(store, { runId: "dead", owner: "host:1", leaseMs: 60_000, now: at(0) });
+      const live = { runId: "e", owner: "host:5", expiresAt: "2026-03-10T13:00:00.000Z" };
+      const putIfAbsent = store.putIfAbsent.bind(store);
+      // Between our read of the stale lease and our takeover claim, another taker finished its whole
+      // run (releasing lock and claim) and a new run took a live lease.
+      store.putIfAbsent = async (key, body) => {
+        if (key.startsWith("_sync/lock-takeover/"))
+          store.objects.set(LOCK_KEY, { bytes: Buffer.from(JSON.stringify(live)), modified: new Date() });
+        return putIfAbsent(key, body);
+      };
+
+      const error = await acquireLock(store, { runId: "a", owner: "host:2", now: at(120_000) }).catch(
+        (caught: unknown) => caught,
+      );
+
+      expect(error).toBeInstanceOf(LockHeldError);
+      expect(await readLease(store)).toEqual(live);
+    });
   });
 
   describe("Lease", () => {

@@ -42,6 +42,13 @@ describe("mirror/serve", () => {
       ["bytes=10-", 10, "unsatisfiable"],
       ["bytes=0-1,3-4", 10, null],
       ["items=0-1", 10, null],
+      ["bytes=0-0", 10, { start: 0, end: 0 }],
+      ["bytes=9-9", 10, { start: 9, end: 9 }],
+      ["bytes=-500", 10, { start: 0, end: 9 }],
+      ["bytes=-0", 10, "unsatisfiable"],
+      // An empty object has no last byte: a suffix range gets the whole (empty) body, not `bytes 0--1/0`.
+      ["bytes=-5", 0, null],
+      ["bytes=0-", 0, "unsatisfiable"],
     ] as const)("%s of %i bytes → %j", (header, size, expected) => {
       expect(parseRange(header, size)).toEqual(expected);
     });

@@ -231,6 +231,52 @@ describe("mirror/sync", () => {
       expect(store.writes).toEqual([]);
     });
 
+    it("stops before publishing when another run took the lease over mid-run", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+      const thief = { runId: "thief", owner: "host:2", expiresAt: "2026-03-10T13:00:00.000Z" };
+      const blob = upstream.registry.blob;
+      // The takeover happens between two renewals (the default lease renews every 200 s).
+      upstream.registry.blob = async (image, digest) => {
+        await store.put(LOCK_KEY, JSON.stringify(thief));
+        return blob(image, digest);
+      };
+
+      const { report } = await run(store, upstream);
+
+      expect(report.status).toBe("failed");
+      expect(report.errors.map((error) => error.message).join("\n")).toContain("lost the sync lock");
+      expect([...store.objects.keys()].filter((key) => key.startsWith("api/"))).toEqual([]);
+      expect(store.objects.get(LOCK_KEY)?.bytes.toString()).toBe(JSON.stringify(thief));
+    });
+
+    it("publishes no API naming the bottles of a rejected formula unless the config excludes it", async () => {
+      const upstream = fakeUpstream(["wget", "curl"]);
+      const curl = upstream.formulae.find((formula) => formula.name === "curl");
+      if (curl) curl.versions.stable = "1/0";
+      const store = memoryStore();
+
+      const { report } = await run(store, upstream);
+
+      expect(report.status).toBe("failed");
+      expect(report.rejected.map((entry) => entry.name)).toEqual(["curl"]);
+      expect(report.errors.map((error) => error.key)).toContain("curl");
+      expect([...store.objects.keys()].filter((key) => key.startsWith("api/"))).toEqual([]);
+      expect(store.objects.has("bottles/wget-1.0.arm64_sequoia.bottle.tar.gz")).toBe(true);
+
+      const excluded = await syncMirror({
+        store,
+        api: upstream.api,
+        registry: upstream.registry,
+        settings: settings({ exclude: ["curl"] }),
+        runId: "run-2",
+        now: () => NOW,
+        retry: instantRetry(),
+      });
+      expect(excluded.report.status).toBe("succeeded");
+      expect(store.objects.has("api/formula.jws.json")).toBe(true);
+    });
+
     it("plans without writing anything on a dry run", async () => {
       const upstream = fakeUpstream(["wget"]);
       const store = memoryStore();
