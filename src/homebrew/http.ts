@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { parseRetryAfter } from "../shared/retry.ts";
 import { UpstreamError } from "./errors.ts";
-import { parseRetryAfter } from "./retry.ts";
 
 /** The subset of the global fetch we use; injectable for tests. */
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;

@@ -1,67 +1,18 @@
-import { setTimeout as delay } from "node:timers/promises";
+import { type RetryOptions, withRetry as retry } from "../shared/retry.ts";
 import { UpstreamError } from "./errors.ts";
 
+export { DEFAULT_RETRY, parseRetryAfter, type RetryInfo, type RetryOptions } from "../shared/retry.ts";
+
 /**
- * Retries with exponential backoff and full jitter (AWS Architecture Blog, "Exponential Backoff And
- * Jitter"): the n-th wait is uniform in [0, min(maxMs, baseMs · 2ⁿ)], and never shorter than the
- * server's `Retry-After` (UpstreamError.retryAfterMs). Sleep and randomness are injectable so tests
- * run with fake time.
+ * The shared backoff (src/shared/retry.ts) with the upstream's policy: retry what isTransientError
+ * says another attempt may fix, and wait at least an UpstreamError's Retry-After.
  */
-export interface RetryOptions {
-  /** Retries after the first attempt (total attempts = retries + 1). Default 4. */
-  retries?: number;
-  /** First backoff ceiling in ms. Default 500. */
-  baseMs?: number;
-  /** Largest backoff ceiling in ms. Default 30 000. */
-  maxMs?: number;
-  /** A server's Retry-After longer than this is capped to it. Default 300 000 (5 min). */
-  maxRetryAfterMs?: number;
-  /** Called before each wait. */
-  onRetry?: (info: RetryInfo) => void;
-  /** Default: timers/promises setTimeout. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Uniform in [0, 1). Default Math.random. */
-  random?: () => number;
-  /** Which errors are worth another attempt. Default: isTransientError. */
-  isRetryable?: (error: unknown) => boolean;
-  /** Stops retrying (rethrows the last error) once aborted. */
-  signal?: AbortSignal;
-}
-
-export interface RetryInfo {
-  /** The attempt that failed, from 1. */
-  attempt: number;
-  /** How long we wait before the next attempt. */
-  delayMs: number;
-  error: unknown;
-}
-
-export const DEFAULT_RETRY = { retries: 4, baseMs: 500, maxMs: 30_000, maxRetryAfterMs: 300_000 } as const;
-
-export async function withRetry<T>(
-  fn: (attempt: number) => Promise<T>,
-  options: RetryOptions = {},
-): Promise<T> {
-  const retries = options.retries ?? DEFAULT_RETRY.retries;
-  const baseMs = options.baseMs ?? DEFAULT_RETRY.baseMs;
-  const maxMs = options.maxMs ?? DEFAULT_RETRY.maxMs;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs;
-  const sleep = options.sleep ?? ((ms: number) => delay(ms).then(() => undefined));
-  const random = options.random ?? Math.random;
-  const isRetryable = options.isRetryable ?? isTransientError;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (error) {
-      if (attempt > retries || !isRetryable(error) || options.signal?.aborted) throw error;
-      const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-      let delayMs = Math.floor(random() * ceiling);
-      const retryAfterMs = retryAfterOf(error);
-      if (retryAfterMs !== undefined) delayMs = Math.max(delayMs, Math.min(retryAfterMs, maxRetryAfterMs));
-      options.onRetry?.({ attempt, delayMs, error });
-      await sleep(delayMs);
-    }
-  }
+export function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  return retry(fn, {
+    isRetryable: isTransientError,
+    retryAfterMs: (error) => (error instanceof UpstreamError ? error.retryAfterMs : undefined),
+    ...options,
+  });
 }
 
 const TRANSIENT_CODES = new Set([
@@ -98,21 +49,4 @@ export function isTransientError(error: unknown): boolean {
     current = current.cause;
   }
   return false;
-}
-
-function retryAfterOf(error: unknown): number | undefined {
-  return error instanceof UpstreamError ? error.retryAfterMs : undefined;
-}
-
-/** `Retry-After` as delay-seconds or an HTTP-date, in ms from `now`; undefined when absent or invalid. */
-export function parseRetryAfter(
-  header: string | null | undefined,
-  now: number = Date.now(),
-): number | undefined {
-  if (header === null || header === undefined) return undefined;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
 }

@@ -4,12 +4,13 @@ import {
   IncomingWebhookHTTPError,
   IncomingWebhookRequestError,
 } from "@slack/webhook";
+import { parseRetryAfter } from "../shared/retry.ts";
 import type { ChannelResult, NotifyChannel } from "./channel.ts";
 import { ChannelSendError } from "./errors.ts";
 import type { NotifyEvent } from "./events.ts";
 import type { NotifyLogger } from "./logger.ts";
 import { createRedactor, type Redactor, secretsOfUrl } from "./redact.ts";
-import { parseRetryAfter, type RetryOptions, withRetry } from "./retry.ts";
+import { type RetryOptions, withRetry } from "./retry.ts";
 import { buildSlackMessage, type SlackMessage, validateSlackMessage } from "./slack-blocks.ts";
 
 /**

@@ -124,7 +124,7 @@ describe("notify/slack (against a local webhook receiver)", () => {
       const result = await manager.send(sampleEvent("test_results"));
 
       expect(result.channels[0]).toMatchObject({ ok: true, attempts: 3 });
-      expect(waits).toEqual([500, 999]);
+      expect(waits).toEqual([499, 999]); // full jitter, floored: 0.999 × 500, 0.999 × 1000
     });
 
     it("does not retry a 400 and reports Slack's answer", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UpstreamError } from "../../../src/homebrew/errors.ts";
-import { isTransientError, parseRetryAfter, withRetry } from "../../../src/homebrew/retry.ts";
+import { isTransientError, withRetry } from "../../../src/homebrew/retry.ts";
 
 function failing(errors: unknown[], value = "ok"): { fn: () => Promise<string>; calls: () => number } {
   let calls = 0;
@@ -138,18 +138,6 @@ describe("homebrew/retry", () => {
       ["a programming error", new RangeError("bad"), false],
     ])("classifies %s", (_case, error, expected) => {
       expect(isTransientError(error)).toBe(expected);
-    });
-  });
-
-  describe("parseRetryAfter", () => {
-    it("reads delay-seconds and HTTP dates", () => {
-      const now = Date.parse("2026-01-01T00:00:00Z");
-
-      expect(parseRetryAfter("120", now)).toBe(120_000);
-      expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now)).toBe(30_000);
-      expect(parseRetryAfter("Wed, 31 Dec 2025 00:00:00 GMT", now)).toBe(0);
-      expect(parseRetryAfter("soon", now)).toBeUndefined();
-      expect(parseRetryAfter(null, now)).toBeUndefined();
     });
   });
 });

@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  backoffDelay,
-  DEFAULT_RETRY_POLICY,
-  parseRetryAfter,
-  type RetryPolicy,
-  withRetry,
-} from "../../../src/notify/retry.ts";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from "../../../src/notify/retry.ts";
 
 const policy: RetryPolicy = { retries: 3, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
 
@@ -14,33 +8,8 @@ function recordingSleep(): { waits: number[]; sleep: (ms: number) => Promise<voi
   return { waits, sleep: async (ms) => void waits.push(ms) };
 }
 
+// The backoff itself and Retry-After parsing are tested in tests/unit/shared/retry.test.ts.
 describe("notify/retry", () => {
-  describe("parseRetryAfter", () => {
-    it("reads delta-seconds and HTTP dates", () => {
-      const now = Date.parse("2025-01-06T03:00:00Z");
-      expect(parseRetryAfter("7", now)).toBe(7000);
-      expect(parseRetryAfter("Mon, 06 Jan 2025 03:00:30 GMT", now)).toBe(30_000);
-    });
-
-    it("returns undefined for absent or invalid values", () => {
-      expect(parseRetryAfter(null)).toBeUndefined();
-      expect(parseRetryAfter("soon")).toBeUndefined();
-    });
-  });
-
-  describe("backoffDelay", () => {
-    it("grows exponentially up to the cap, scaled by jitter", () => {
-      expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0.999999))).toEqual([
-        100, 200, 400, 800, 1000,
-      ]);
-      expect(backoffDelay(3, policy, () => 0.5)).toBe(200);
-    });
-
-    it("never waits less than Retry-After", () => {
-      expect(backoffDelay(1, policy, () => 0.5, 3000)).toBe(3000);
-    });
-  });
-
   describe("withRetry", () => {
     it("retries retryable failures and returns the value with the attempt count", async () => {
       const { waits, sleep } = recordingSleep();
