@@ -172,6 +172,19 @@ export function parseEvent(type: NotifyEventType, data: unknown): NotifyEvent {
 
 /** Parses `--data` JSON text; a syntax error is a NotifyDataError too. */
 export function parseEventJson(type: NotifyEventType, json: string, source = "--data"): NotifyEvent {
+  return parseEvent(type, parseEventData(type, json, source));
+}
+
+/**
+ * `--data` JSON text → the object of the event's fields, before validation (callers may add fields,
+ * as the CLI adds `environment` from --env). A syntax error, or JSON that is not an object, is a
+ * NotifyDataError worded for this event type.
+ */
+export function parseEventData(
+  type: NotifyEventType,
+  json: string,
+  source = "--data",
+): Record<string, unknown> {
   let data: unknown;
   try {
     data = JSON.parse(json);
@@ -182,7 +195,9 @@ export function parseEventJson(type: NotifyEventType, json: string, source = "--
       fix: `pass a JSON object such as ${exampleFor(type)}`,
     });
   }
-  return parseEvent(type, data);
+  // parseEvent words the "not an object" error (and its fix) for every event type.
+  if (typeof data !== "object" || data === null || Array.isArray(data)) parseEvent(type, data);
+  return data as Record<string, unknown>;
 }
 
 type Issue = z.core.$ZodIssue | undefined;

@@ -8,6 +8,7 @@ export {
   type NotifyEventType,
   normaliseEventType,
   parseEvent,
+  parseEventData,
   parseEventJson,
 } from "./events.ts";
 export { type FromEnvOptions, type NotifyConfig, notificationManagerFromEnv } from "./from-env.ts";

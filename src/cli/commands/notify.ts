@@ -10,6 +10,7 @@ import {
   type NotifyEventType,
   normaliseEventType,
   parseEvent,
+  parseEventData,
 } from "../../notify/events.ts";
 import { notificationManagerFromEnv } from "../../notify/from-env.ts";
 import type { NotifyLogger } from "../../notify/logger.ts";
@@ -103,7 +104,7 @@ async function readEvent(
       fix: `run \`hbsync notify ${type.replaceAll("_", "-")} --help\`, and see docs/notifications.md for the fields`,
     });
   }
-  const data = parseJsonObject(type, json, source);
+  const data = parseEventData(type, json, source);
   const given = data.environment;
   if (given !== undefined && given !== options.env) {
     throw new NotifyDataError(
@@ -116,25 +117,6 @@ async function readEvent(
     );
   }
   return parseEvent(type, { ...data, environment: options.env });
-}
-
-/** JSON text → an object; anything else is a NotifyDataError (exit 2). */
-function parseJsonObject(type: NotifyEventType, json: string, source: string): Record<string, unknown> {
-  let data: unknown;
-  try {
-    data = JSON.parse(json);
-  } catch (error) {
-    throw new NotifyDataError(`${source} is not valid JSON: ${(error as Error).message}`, {
-      event: type,
-      cause: error,
-      fix: 'pass a JSON object of the event\'s fields, e.g. --data \'{"version":"v1.2.0"}\'',
-    });
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    // parseEvent words this error (and its fix) for every event type.
-    parseEvent(type, data);
-  }
-  return data as Record<string, unknown>;
 }
 
 /** Warnings and errors from notify go to stderr; the per-channel outcome is printed by `print`. */
