@@ -144,12 +144,12 @@ export async function setupPipeline(
     print: (line) => progress.log(line),
     ...(notifier ? { notifier } : {}),
   });
-  const ledgerStore = await openPipelineStore(ledgerLocation(flags.ledger, ctx.env), ctx.cwd);
+  const ledgerStore = openPipelineStore(ledgerLocation(flags.ledger, ctx.env), ctx.cwd, ctx.env);
   const artifacts =
     flags.artifactCheck === false
       ? null
       : flags.artifacts
-        ? await openPipelineStore(flags.artifacts, ctx.cwd)
+        ? openPipelineStore(flags.artifacts, ctx.cwd, ctx.env)
         : ledgerStore;
   const ledger = new DeploymentLedger(ledgerStore);
   const manager = new EnvironmentManager({
