@@ -86,42 +86,80 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
     );
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  const lease: Lease = {
+  return leaseHandle(store, { runId: options.runId, owner, leaseMs, now, expiresAt, takeoverKey });
+}
+
+/**
+ * The lease that `runId` already holds, picked up by another process that carries on the run (the
+ * worker Lambda or the ECS task executing the orchestrator's plan); null when the lock no longer names
+ * the run. Renewals and the final release go through the returned handle.
+ */
+export async function resumeLease(
+  store: BlobStore,
+  options: { runId: string; owner: string; leaseMs: number; now?: () => Date },
+): Promise<Lease | null> {
+  const current = await readLease(store);
+  if (current?.runId !== options.runId) return null;
+  return leaseHandle(store, {
     runId: options.runId,
-    owner,
+    owner: options.owner,
+    leaseMs: options.leaseMs,
+    now: options.now ?? (() => new Date()),
+    expiresAt: current.expiresAt,
+  });
+}
+
+/** Renew / release / keep-alive for a lease on `_sync/lock` held by `runId`. */
+function leaseHandle(
+  store: BlobStore,
+  held: {
+    runId: string;
+    owner: string;
+    leaseMs: number;
+    now: () => Date;
+    expiresAt: string;
+    /** The takeover claim acquireLock made, deleted on release. */
+    takeoverKey?: string | undefined;
+  },
+): Lease {
+  let expiresAt = held.expiresAt;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+  };
+  const lease: Lease = {
+    runId: held.runId,
+    owner: held.owner,
     expiresAt: () => expiresAt,
     async renew() {
       const current = await readLease(store);
-      if (current?.runId !== options.runId) {
+      if (current?.runId !== held.runId) {
         throw new MirrorError(
           `lost the sync lock: ${current ? `run ${current.runId} (owner ${current.owner}) took it over` : `${LOCK_KEY} was deleted`}`,
           { fix: "another sync may be running; check _sync/lock and re-run later" },
         );
       }
-      expiresAt = new Date(now().getTime() + leaseMs).toISOString();
-      await store.put(LOCK_KEY, document(), { contentType: "application/json" });
+      expiresAt = new Date(held.now().getTime() + held.leaseMs).toISOString();
+      const document = JSON.stringify({ runId: held.runId, owner: held.owner, expiresAt });
+      await store.put(LOCK_KEY, document, { contentType: "application/json" });
     },
     async release() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      stop();
       const current = await readLease(store);
-      if (current?.runId === options.runId) await store.delete(LOCK_KEY);
-      if (takeoverKey) await store.delete(takeoverKey);
+      if (current?.runId === held.runId) await store.delete(LOCK_KEY);
+      if (held.takeoverKey) await store.delete(held.takeoverKey);
     },
     keepAlive(onError) {
-      if (timer) clearInterval(timer);
+      stop();
       timer = setInterval(
         () => {
           lease.renew().catch((error: unknown) => onError?.(error));
         },
-        Math.max(1000, Math.floor(leaseMs / 3)),
+        Math.max(1000, Math.floor(held.leaseMs / 3)),
       );
       timer.unref();
-      return () => {
-        if (timer) clearInterval(timer);
-        timer = undefined;
-      };
+      return stop;
     },
   };
   return lease;

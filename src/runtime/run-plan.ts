@@ -1,6 +1,7 @@
 import type { RetryOptions } from "../homebrew/retry.ts";
 import { executePlan } from "../mirror/execute.ts";
 import type { Lease } from "../mirror/lock.ts";
+import { resumeLease } from "../mirror/lock.ts";
 import { PLANS_PREFIX, readPlan, type StoredPlan } from "../mirror/prepare.ts";
 import { emptyReport, type RunReport, runReportKey } from "../mirror/report.ts";
 import { loadState, type MirrorState, readText, writeJson } from "../mirror/state.ts";
@@ -9,7 +10,6 @@ import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import type { WorkerPayload } from "./dispatch.ts";
 import { failureEvent, type Notifier, syncSummaryEvent } from "./events.ts";
-import { resumeLease } from "./lease.ts";
 import type { Telemetry } from "./telemetry.ts";
 
 /**

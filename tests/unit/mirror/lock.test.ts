@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LockHeldError, MirrorError } from "../../../src/mirror/errors.ts";
-import { acquireLock, LOCK_KEY, readLease } from "../../../src/mirror/lock.ts";
+import { acquireLock, LOCK_KEY, readLease, resumeLease } from "../../../src/mirror/lock.ts";
 import { memoryStore } from "./memory-store.ts";
 
 const T0 = new Date("2026-03-10T12:00:00.000Z");
@@ -103,6 +103,42 @@ describe("mirror/lock", () => {
       await lease.release();
 
       expect(await store.stat(LOCK_KEY)).toBeNull();
+    });
+  });
+
+  describe("resumeLease", () => {
+    it("picks up the lease its run holds in another process, renews it under the new owner and releases it", async () => {
+      const store = memoryStore();
+      await acquireLock(store, { runId: "a", owner: "orchestrator", leaseMs: 60_000, now: at(0) });
+
+      const lease = await resumeLease(store, {
+        runId: "a",
+        owner: "worker",
+        leaseMs: 60_000,
+        now: at(30_000),
+      });
+      await lease?.renew();
+
+      expect(await readLease(store)).toEqual({
+        runId: "a",
+        owner: "worker",
+        expiresAt: "2026-03-10T12:01:30.000Z",
+      });
+      await lease?.release();
+      expect(await readLease(store)).toBeNull();
+    });
+
+    it("returns null when the lock names another run, and a resumed lease that was taken over refuses to renew", async () => {
+      const store = memoryStore();
+      await acquireLock(store, { runId: "a", owner: "o", leaseMs: 60_000, now: at(0) });
+      const lease = await resumeLease(store, { runId: "a", owner: "w", leaseMs: 60_000, now: at(0) });
+
+      await acquireLock(store, { runId: "b", owner: "o2", leaseMs: 60_000, now: at(120_000) });
+
+      expect(await resumeLease(store, { runId: "a", owner: "w", leaseMs: 60_000 })).toBeNull();
+      await expect(lease?.renew()).rejects.toBeInstanceOf(MirrorError);
+      await lease?.release();
+      expect((await readLease(store))?.runId).toBe("b");
     });
   });
 });
