@@ -30,6 +30,23 @@ export interface IndexSource {
   fetchInternalPackages(tag: string): Promise<ApiFile | null>;
 }
 
+/**
+ * Fetches (and so verifies: the client checks every signature) the index and the per-tag package files
+ * once, up front, so a bad signature on any of them stops a run before its first write — the lease.
+ * Returns a source that answers from what was fetched.
+ */
+export async function fetchVerifiedIndex(api: IndexSource, tags: readonly string[]): Promise<IndexSource> {
+  const index = await api.fetchIndex();
+  const internal = new Map<string, ApiFile | null>();
+  for (const tag of tags.filter((tag) => tag !== "all")) {
+    internal.set(tag, await api.fetchInternalPackages(tag));
+  }
+  return {
+    fetchIndex: async () => index,
+    fetchInternalPackages: async (tag) => internal.get(tag) ?? null,
+  };
+}
+
 /** An API file as the plan records it (bytes live in memory, or staged in the store). */
 export interface ApiFileRef {
   key: string;

@@ -3,7 +3,14 @@ import type { BlobStore } from "../storage/blob-store.ts";
 import { LockHeldError } from "./errors.ts";
 import { executePlan } from "./execute.ts";
 import { acquireLock, LOCK_KEY, readLease } from "./lock.ts";
-import { type IndexSource, type MirrorSettings, prepareSync, type StoredPlan, writePlan } from "./prepare.ts";
+import {
+  fetchVerifiedIndex,
+  type IndexSource,
+  type MirrorSettings,
+  prepareSync,
+  type StoredPlan,
+  writePlan,
+} from "./prepare.ts";
 import type { ProgressListener } from "./progress.ts";
 import { emptyReport, type RunReport } from "./report.ts";
 import type { BlobSource, ManifestSource } from "./transfer.ts";
@@ -80,17 +87,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
 
   // Verify the index before the first write (the lease is the first write).
   const indexStarted = performance.now();
-  const index = await options.api.fetchIndex();
-  const indexOnce: IndexSource = {
-    fetchIndex: async () => index,
-    fetchInternalPackages: (tag) => options.api.fetchInternalPackages(tag),
-  };
-  // Fetch the per-tag files too, so a bad signature on any of them also stops before the lease.
-  const internal = new Map<string, Awaited<ReturnType<IndexSource["fetchInternalPackages"]>>>();
-  for (const tag of options.settings.tags.filter((tag) => tag !== "all")) {
-    internal.set(tag, await options.api.fetchInternalPackages(tag));
-  }
-  indexOnce.fetchInternalPackages = async (tag) => internal.get(tag) ?? null;
+  const indexOnce = await fetchVerifiedIndex(options.api, options.settings.tags);
   const indexMs = Math.round(performance.now() - indexStarted);
 
   const lease = await acquireLock(store, {

@@ -2,6 +2,7 @@ import { LockHeldError } from "../mirror/errors.ts";
 import { executePlan } from "../mirror/execute.ts";
 import { acquireLock, type Lease, readLease } from "../mirror/lock.ts";
 import {
+  fetchVerifiedIndex,
   type IndexSource,
   type MirrorSettings,
   prepareSync,
@@ -65,15 +66,7 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
 
   let lease: Lease | undefined;
   try {
-    const index = await deps.api.fetchIndex();
-    const internal = new Map<string, Awaited<ReturnType<IndexSource["fetchInternalPackages"]>>>();
-    for (const tag of deps.settings.tags.filter((tag) => tag !== "all")) {
-      internal.set(tag, await deps.api.fetchInternalPackages(tag));
-    }
-    const verified: IndexSource = {
-      fetchIndex: async () => index,
-      fetchInternalPackages: async (tag) => internal.get(tag) ?? null,
-    };
+    const verified = await fetchVerifiedIndex(deps.api, deps.settings.tags);
     try {
       lease = await acquireLock(store, { runId, owner: deps.owner, leaseMs: deps.leaseMs, now });
     } catch (error) {
