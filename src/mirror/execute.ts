@@ -37,6 +37,11 @@ export interface ExecuteOptions {
   /** Timings already spent (index, plan, manifests) to carry into the report. */
   durationsMs?: Record<string, number>;
   startedAt?: Date;
+  /**
+   * Where the report goes (default `_sync/runs/<runId>.json`). The AWS worker executes a plan in
+   * slices and keeps each slice's report beside the plan, writing the run's report itself at the end.
+   */
+  reportKey?: string;
 }
 
 /**
@@ -269,7 +274,7 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
   if (report.errors.length > 0 || signal.aborted) {
     report.status = "failed";
     await saveState(store, state, now());
-    return finish(store, report, now);
+    return finish(store, report, now, options.reportKey);
   }
 
   // Publish the API LAST: every bottle it names (for the mirrored tags) is now in the store.
@@ -303,7 +308,7 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
     }
   }
   await saveState(store, state, now());
-  await finish(store, report, now);
+  await finish(store, report, now, options.reportKey);
 
   // Prune superseded objects past the retention (only ever after a successful run).
   if (plan.prunes.length > 0) {
@@ -317,16 +322,21 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
       }
     });
     await saveState(store, state, now());
-    await finish(store, report, now);
+    await finish(store, report, now, options.reportKey);
   }
   for (const ref of plan.api) if (ref.staged) await store.delete(ref.staged);
   return report;
 }
 
-async function finish(store: BlobStore, report: RunReport, now: () => Date): Promise<RunReport> {
+async function finish(
+  store: BlobStore,
+  report: RunReport,
+  now: () => Date,
+  reportKey = runReportKey(report.runId),
+): Promise<RunReport> {
   report.finishedAt = now().toISOString();
   report.durationsMs.total = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
-  await writeJson(store, runReportKey(report.runId), report);
+  await writeJson(store, reportKey, report);
   return report;
 }
 

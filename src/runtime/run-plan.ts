@@ -152,7 +152,8 @@ export async function runPlan(deps: RunPlanDeps, request: RunPlanRequest): Promi
         pending: pending.length,
       });
       const sliceReport = await executePlan({
-        store: redirectPut(store, runReportKey(runId), `${slicesPrefix(runId)}${progress.slices}.json`),
+        store,
+        reportKey: `${slicesPrefix(runId)}${progress.slices}.json`,
         registry: deps.registry,
         plan: subPlan(plan, slice),
         signal: controller.signal,
@@ -360,20 +361,4 @@ function stopReason(request: RunPlanRequest): string {
 function skip(telemetry: Telemetry, reason: string): RunOutcome {
   telemetry.warn(`nothing to do: ${reason}`);
   return { status: "skipped", reason };
-}
-
-/** The store, with puts to `from` landing at `to` (a slice's report must not pose as the run's report). */
-function redirectPut(store: BlobStore, from: string, to: string): BlobStore {
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === "put") {
-        return (
-          key: string,
-          ...rest: Parameters<BlobStore["put"]> extends [string, ...infer R] ? R : never
-        ) => target.put(key === from ? to : key, ...rest);
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }

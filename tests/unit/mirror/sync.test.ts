@@ -324,5 +324,31 @@ describe("mirror/sync", () => {
       expect([...store.objects.keys()].filter((key) => key.startsWith("_sync/plans/split/"))).toEqual([]);
       expect(store.objects.has(STATE_KEY)).toBe(true);
     });
+
+    it("writes its report where reportKey says, leaving the run's report key alone", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+      const prepared = await prepareSync({
+        store,
+        api: upstream.api,
+        registry: upstream.registry,
+        settings: settings(),
+        runId: "sliced",
+        now: () => NOW,
+      });
+      const plan = await writePlan(store, prepared);
+
+      await executePlan({
+        store,
+        registry: upstream.registry,
+        plan,
+        apiFiles: prepared.apiFiles,
+        now: () => NOW,
+        reportKey: "_sync/plans/sliced/slices/0.json",
+      });
+
+      expect(store.objects.has("_sync/plans/sliced/slices/0.json")).toBe(true);
+      expect(store.objects.has("_sync/runs/sliced.json")).toBe(false);
+    });
   });
 });
