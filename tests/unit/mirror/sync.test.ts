@@ -4,7 +4,7 @@ import { LockHeldError } from "../../../src/mirror/errors.ts";
 import { executePlan } from "../../../src/mirror/execute.ts";
 import { LOCK_KEY } from "../../../src/mirror/lock.ts";
 import { prepareSync, readPlan, writePlan } from "../../../src/mirror/prepare.ts";
-import type { RunReport } from "../../../src/mirror/report.ts";
+import { type RunReport, runReportKey } from "../../../src/mirror/report.ts";
 import { loadState, STATE_KEY, saveState } from "../../../src/mirror/state.ts";
 import { syncMirror } from "../../../src/mirror/sync.ts";
 import { fakeUpstream, instantRetry, settings } from "./fake-upstream.ts";
@@ -348,7 +348,7 @@ describe("mirror/sync", () => {
       });
 
       expect(store.objects.has("_sync/plans/sliced/slices/0.json")).toBe(true);
-      expect(store.objects.has("_sync/runs/sliced.json")).toBe(false);
+      expect(store.objects.has(runReportKey("sliced"))).toBe(false);
     });
   });
 });
