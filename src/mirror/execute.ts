@@ -277,9 +277,11 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
     return finish(store, report, now, options.reportKey);
   }
 
-  // Publish the API LAST: every bottle it names (for the mirrored tags) is now in the store.
+  // Publish the API LAST: every bottle it names (for the mirrored tags) is now in the store, and on
+  // disk: the flush comes first, so a power loss cannot keep the API and lose a bottle it names.
   emit({ type: "phase", phase: "publish", detail: `${plan.api.length} API files` });
   await time("publish", async () => {
+    await store.flush?.();
     const inMemory = new Map((options.apiFiles ?? []).map((file) => [file.key, file]));
     state.api ??= {};
     for (const ref of plan.api) {
@@ -290,7 +292,12 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
       }
       const file = inMemory.get(ref.key);
       const body = file ? file.bytes : await readStaged(store, ref.staged, ref.key);
-      await store.put(ref.key, body, { sha256: ref.sha256, size: ref.size, contentType: "application/json" });
+      await store.put(ref.key, body, {
+        sha256: ref.sha256,
+        size: ref.size,
+        contentType: "application/json",
+        deferSync: true,
+      });
       state.api[ref.key] = { sha256: ref.sha256, size: ref.size, syncedAt: now().toISOString() };
       report.counts.apiPublished++;
     }

@@ -194,6 +194,7 @@ async function copyFromLegacy(
     await options.store.put(ref.key, await options.store.get(legacyKey), {
       sha256: ref.sha256,
       size: digest.size,
+      deferSync: true,
     });
     return digest;
   }

@@ -98,9 +98,14 @@ function checkEntries(raw: Record<string, unknown>, field: string): Record<strin
   return entries;
 }
 
-/** Writes the state with one put: the store makes it atomic (readers see old or new, never a part). */
+/**
+ * Writes the state with one put: the store makes it atomic (readers see old or new, never a part).
+ * The state is the commit point: every object put with `deferSync` before it (bottles, manifests, API
+ * files) is flushed to disk first, so the state never names an object a power loss could take back.
+ */
 export async function saveState(store: BlobStore, state: MirrorState, now: Date = new Date()): Promise<void> {
   const document: MirrorState = { ...state, updatedAt: now.toISOString() };
+  await store.flush?.();
   await store.put(STATE_KEY, JSON.stringify(document), { contentType: "application/json" });
 }
 

@@ -77,6 +77,7 @@ export async function transferBottle(
             sha256: ref.sha256,
             ...(ref.size === undefined ? {} : { size: ref.size }),
             contentType: "application/gzip",
+            deferSync: true,
           });
         } catch (error) {
           blob.body.destroy();
@@ -172,5 +173,6 @@ export async function storeManifest(store: BlobStore, manifest: FetchedManifest)
     sha256: manifest.sha256,
     size: manifest.raw.byteLength,
     contentType: "application/vnd.oci.image.index.v1+json",
+    deferSync: true,
   });
 }

@@ -11,6 +11,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
+import { forEachBounded } from "../shared/concurrency.ts";
 import { HbsyncError, UsageError } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import type { DeploymentResult, DeploymentStatus } from "./types.ts";
@@ -155,13 +156,9 @@ export class DeploymentLedger {
     }
     keys.sort();
     const records: DeploymentRecord[] = new Array(keys.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let index = next++; index < keys.length; index = next++) {
-        records[index] = await this.read(keys[index] as string, env);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, keys.length) }, worker));
+    await forEachBounded(keys, READ_CONCURRENCY, async (key, index) => {
+      records[index] = await this.read(key, env);
+    });
     return records;
   }
 

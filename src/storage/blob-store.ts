@@ -24,6 +24,13 @@ export interface PutOptions {
   /** Expected lowercase hex sha256; a body with another digest is refused and nothing is stored. */
   sha256?: string;
   contentType?: string;
+  /**
+   * Skip the per-object flush to disk (fs: no fsync before the rename): the object is complete and
+   * visible at once, and durable (survives a power loss) after the next `flush()`. For bulk writes
+   * that end at a commit point (the sync engine flushes before it writes state). Backends whose puts
+   * are durable on return (S3) ignore it.
+   */
+  deferSync?: boolean;
 }
 
 export interface PutResult {
@@ -54,6 +61,11 @@ export interface BlobStore {
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
   /** Delete; absent is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Make every object put with `deferSync` durable (fs: fsync the files and their folders). Optional:
+   * absent means every put is durable on return.
+   */
+  flush?(): Promise<void>;
   /** Release sockets/handles. */
   close?(): Promise<void>;
 }

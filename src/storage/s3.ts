@@ -37,6 +37,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { forEachBounded } from "../shared/concurrency.ts";
 import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
 import { NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
 import { assertValidExpectation, digestOf, hashingStream, verifyDigest } from "./hashing.ts";
@@ -300,23 +301,19 @@ export class S3Store implements BlobStore {
         range: `bytes=${index * partSize}-${Math.min((index + 1) * partSize, size) - 1}`,
       }));
       const parts: Array<{ PartNumber: number; ETag: string | undefined }> = [];
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        for (let part = ranges[next++]; part !== undefined; part = ranges[next++]) {
-          const result = await this.client.send(
-            new UploadPartCopyCommand({
-              Bucket: this.bucket,
-              Key: to,
-              UploadId,
-              PartNumber: part.PartNumber,
-              CopySource,
-              CopySourceRange: part.range,
-            }),
-          );
-          parts.push({ PartNumber: part.PartNumber, ETag: result.CopyPartResult?.ETag });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.queueSize * 2, ranges.length) }, worker));
+      await forEachBounded(ranges, this.queueSize * 2, async (part) => {
+        const result = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: to,
+            UploadId,
+            PartNumber: part.PartNumber,
+            CopySource,
+            CopySourceRange: part.range,
+          }),
+        );
+        parts.push({ PartNumber: part.PartNumber, ETag: result.CopyPartResult?.ETag });
+      });
       parts.sort((a, b) => a.PartNumber - b.PartNumber);
       await this.client.send(
         new CompleteMultipartUploadCommand({

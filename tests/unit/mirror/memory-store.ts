@@ -11,13 +11,16 @@ import { assertValidKey } from "../../../src/storage/keys.ts";
  */
 export interface MemoryStore extends BlobStore {
   readonly objects: Map<string, { bytes: Buffer; modified: Date }>;
-  /** Every mutating call, in order: `put <key>`, `delete <key>`, `putIfAbsent <key>`. */
+  /** Every mutating call, in order: `put <key>`, `delete <key>`, `putIfAbsent <key>`, `flush`. */
   readonly writes: string[];
+  /** Keys put with `deferSync` since the last flush (what a power loss could still take back on fs). */
+  readonly unflushed: Set<string>;
 }
 
 export function memoryStore(initial: Record<string, string | Uint8Array> = {}): MemoryStore {
   const objects = new Map<string, { bytes: Buffer; modified: Date }>();
   const writes: string[] = [];
+  const unflushed = new Set<string>();
   for (const [key, value] of Object.entries(initial)) {
     objects.set(key, { bytes: Buffer.from(value), modified: new Date() });
   }
@@ -25,6 +28,7 @@ export function memoryStore(initial: Record<string, string | Uint8Array> = {}): 
     location: "memory://test",
     objects,
     writes,
+    unflushed,
     async stat(key): Promise<BlobStat | null> {
       assertValidKey(key);
       const object = objects.get(key);
@@ -61,6 +65,8 @@ export function memoryStore(initial: Record<string, string | Uint8Array> = {}): 
       }
       objects.set(key, { bytes, modified: new Date() });
       writes.push(`put ${key}`);
+      if (options.deferSync) unflushed.add(key);
+      else unflushed.delete(key);
       return { key, size: bytes.length, sha256 };
     },
     async putIfAbsent(key, body): Promise<boolean> {
@@ -70,9 +76,14 @@ export function memoryStore(initial: Record<string, string | Uint8Array> = {}): 
       writes.push(`putIfAbsent ${key}`);
       return true;
     },
+    async flush(): Promise<void> {
+      if (unflushed.size > 0) writes.push("flush");
+      unflushed.clear();
+    },
     async delete(key): Promise<void> {
       assertValidKey(key);
       objects.delete(key);
+      unflushed.delete(key);
       writes.push(`delete ${key}`);
     },
   };

@@ -64,6 +64,28 @@ describe("mirror/sync", () => {
       expect(firstApi).toBeGreaterThan(lastBottle);
     });
 
+    it("flushes bottles and manifests to disk before the API names them, and everything before the state", async () => {
+      const store = memoryStore();
+      const unflushedAt = new Map<string, string[]>();
+      const put = store.put.bind(store);
+      store.put = (key, body, options) => {
+        if (!unflushedAt.has(key)) unflushedAt.set(key, [...store.unflushed]);
+        return put(key, body, options);
+      };
+
+      const { report } = await run(store, fakeUpstream(["wget", "openssl@3"]));
+
+      expect(report.status).toBe("succeeded");
+      // Bulk objects are written without a per-object fsync (deferSync)…
+      const bottle = "bottles/openssl@3-1.0.arm64_sequoia.bottle.tar.gz";
+      expect([...unflushedAt.values()].some((keys) => keys.includes(bottle))).toBe(true);
+      // …and are all flushed before the first API file and before the state is written.
+      const firstApi = [...unflushedAt.keys()].find((key) => key.startsWith("api/")) ?? "";
+      expect(unflushedAt.get(firstApi)).toEqual([]);
+      expect(unflushedAt.get(STATE_KEY)).toEqual([]);
+      expect(store.unflushed.size).toBe(0);
+    });
+
     it("makes zero blob requests on a no-op re-sync and leaves the API untouched", async () => {
       const store = memoryStore();
       const upstream = fakeUpstream(["wget"]);

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FsStore } from "../../../src/storage/fs.ts";
 import { runBlobStoreConformance } from "./conformance.ts";
 
@@ -45,4 +45,74 @@ describe("storage/fs", () => {
       }
     });
   });
+
+  describe("FsStore.flush", () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    /** Paths fsynced through FileHandle.sync (the store's only way to reach the disk). */
+    async function watchSyncs(parent: string): Promise<string[]> {
+      const probe = await open(join(parent, "probe"), "w");
+      const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+      await probe.close();
+      const synced: string[] = [];
+      const original = prototype.sync;
+      vi.spyOn(prototype, "sync").mockImplementation(async function (this: { fd: number }) {
+        synced.push(await readlinkFd(this.fd));
+        return original.call(this);
+      });
+      return synced;
+    }
+
+    it("fsyncs a put file and its folder before put returns", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
+      try {
+        const store = new FsStore(join(parent, "store"));
+        const synced = await watchSyncs(parent);
+
+        await store.put("bottles/a.tar.gz", "a");
+
+        expect(synced).toContain(join(parent, "store/bottles"));
+        expect(synced.some((path) => path.startsWith(join(parent, "store/.tmp/")))).toBe(true);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+
+    it("with deferSync makes the object visible at once and fsyncs it (and its folder) only on flush", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
+      try {
+        const store = new FsStore(join(parent, "store"));
+        const synced = await watchSyncs(parent);
+
+        await store.put("bottles/a.tar.gz", "a", { deferSync: true });
+        await store.put("bottles/b.tar.gz", "b", { deferSync: true });
+        await store.put("bottles/gone.tar.gz", "c", { deferSync: true });
+        await store.delete("bottles/gone.tar.gz");
+
+        expect(await readFile(join(parent, "store/bottles/a.tar.gz"), "utf8")).toBe("a");
+        expect(synced).toEqual([]);
+        await store.flush();
+        expect(synced.sort()).toEqual(
+          [
+            join(parent, "store/bottles"),
+            join(parent, "store/bottles/a.tar.gz"),
+            join(parent, "store/bottles/b.tar.gz"),
+          ].sort(),
+        );
+        synced.length = 0;
+        await store.flush();
+        expect(synced).toEqual([]);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+  });
 });
+
+/** The path an open file descriptor refers to (Linux /proc). */
+async function readlinkFd(fd: number): Promise<string> {
+  const { readlink } = await import("node:fs/promises");
+  return readlink(`/proc/self/fd/${fd}`);
+}
