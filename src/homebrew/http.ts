@@ -1,5 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import { parseRetryAfter } from "../shared/retry.ts";
 import { UpstreamError } from "./errors.ts";
 
@@ -13,8 +13,15 @@ export function statusError(response: Response, url: string, what: string): Upst
   return statusErrorOf(response.status, response.statusText, response.headers.get("retry-after"), url, what);
 }
 
-/** statusError for a node:http response. */
-export function incomingStatusError(response: IncomingMessage, url: string, what: string): UpstreamError {
+/** A response read with node:http or ./http1.ts: the body stream, with its status and headers. */
+export interface StreamedResponse extends Readable {
+  statusCode?: number | undefined;
+  statusMessage?: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+/** statusError for a streamed (node:http-shaped) response. */
+export function incomingStatusError(response: StreamedResponse, url: string, what: string): UpstreamError {
   const retryAfter = response.headers["retry-after"];
   return statusErrorOf(response.statusCode ?? 0, response.statusMessage ?? "", retryAfter ?? null, url, what);
 }
@@ -35,59 +42,8 @@ function statusErrorOf(
   });
 }
 
-/** Keep-alive agents for node:http(s) requests (one pair per client; idle sockets never hold the process). */
-export interface HttpAgents {
-  http: HttpAgent;
-  https: HttpsAgent;
-}
-
-export function keepAliveAgents(): HttpAgents {
-  const options = { keepAlive: true, scheduling: "lifo" } as const;
-  return { http: new HttpAgent(options), https: new HttpsAgent(options) };
-}
-
-export interface HttpGetOptions {
-  headers: Record<string, string>;
-  agents: HttpAgents;
-  signal?: AbortSignal;
-  /** Socket inactivity limit (headers and body) in ms: a stalled connection fails, retryable. */
-  idleTimeoutMs: number;
-}
-
-/**
- * One GET with node:http(s), without following redirects, resolving with the response as soon as its
- * headers arrive (the body is the IncomingMessage itself: no web-stream conversion on the bottle path).
- * Network failures reject raw (wrap them with networkError); only http: and https: URLs are fetched.
- */
-export function httpGet(url: string, options: HttpGetOptions): Promise<IncomingMessage> {
-  const parsed = new URL(url);
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    return Promise.reject(new UpstreamError(`refusing to fetch ${url}: not an http(s) URL`, { url }));
-  }
-  return new Promise((resolve, reject) => {
-    const secure = parsed.protocol === "https:";
-    const request = (secure ? httpsRequest : httpRequest)(
-      parsed,
-      {
-        method: "GET",
-        headers: options.headers,
-        agent: secure ? options.agents.https : options.agents.http,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-      resolve,
-    );
-    request.setTimeout(options.idleTimeoutMs, () => {
-      const error = new Error(`no data for ${options.idleTimeoutMs} ms`);
-      error.name = "TimeoutError";
-      request.destroy(error);
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
-
 /** Discards a response body we do not need (a redirect or an error page), keeping the socket reusable. */
-export function discard(response: IncomingMessage): void {
+export function discard(response: StreamedResponse): void {
   response.on("error", () => {});
   response.resume();
 }
@@ -151,9 +107,9 @@ export async function readBody(response: Response, url: string, maxBytes: number
   return Buffer.concat(chunks, total);
 }
 
-/** readBody for a node:http response: at most `maxBytes`, and never shorter than its Content-Length. */
+/** readBody for a streamed response: at most `maxBytes`, and never shorter than its Content-Length. */
 export async function readIncoming(
-  response: IncomingMessage,
+  response: StreamedResponse,
   url: string,
   maxBytes: number,
 ): Promise<Buffer> {
@@ -185,7 +141,7 @@ export async function readIncoming(
   return Buffer.concat(chunks, total);
 }
 
-export function contentLength(response: Response | IncomingMessage): number | undefined {
+export function contentLength(response: Response | StreamedResponse): number | undefined {
   const header =
     response.headers instanceof Headers
       ? response.headers.get("content-length")

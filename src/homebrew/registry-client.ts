@@ -1,19 +1,16 @@
-import type { IncomingMessage } from "node:http";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { InvalidUpstreamDataError, UpstreamError } from "./errors.ts";
 import { BOTTLE_TAG, SHA256_HEX } from "./formula-schema.ts";
 import {
   contentLength,
   discard,
-  type HttpAgents,
-  httpGet,
   incomingStatusError,
   joinUrl,
-  keepAliveAgents,
   networkError,
   readIncoming,
   USER_AGENT,
 } from "./http.ts";
+import { Http1Client, type Http1ClientOptions, type Http1Response } from "./http1.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 
 /**
@@ -66,18 +63,19 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** A blob connection idle this long (no headers or body bytes) fails, retryable (default 120 000 ms). */
   idleTimeoutMs?: number;
+  /** Options of the HTTP/1.1 client (tests pass a CA for a self-signed TLS server). */
+  http?: Http1ClientOptions;
 }
 
 /**
- * Blob bodies are read with node:http(s) directly, not the global fetch: on the bottle path undici's
- * web ReadableStream plus its Node-stream adapter cost more CPU than hashing the bytes (bench/README.md).
+ * Manifests and blobs are read with ./http1.ts, not the global fetch or node:http: on the bottle path
+ * undici's web streams, and node:http's two Buffers per 64 KiB read, cost more CPU than hashing the
+ * bytes (bench/README.md).
  */
-const BODY_HIGH_WATER_MARK = 1024 * 1024;
-
 export class RegistryClient {
   private readonly base: string;
   private readonly origin: string;
-  private readonly agents: HttpAgents = keepAliveAgents();
+  private readonly http: Http1Client;
   private readonly token: string;
   private readonly retry: RetryOptions;
   private readonly maxRedirects: number;
@@ -92,6 +90,12 @@ export class RegistryClient {
     this.maxRedirects = options.maxRedirects ?? 5;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+    this.http = new Http1Client(options.http);
+  }
+
+  /** Closes idle connections (they never keep the process alive either way). */
+  close(): void {
+    this.http.close();
   }
 
   /** The OCI image index of `<image>/manifests/<reference>`, with sizes and digests per tag. */
@@ -115,7 +119,7 @@ export class RegistryClient {
   async blob(
     image: string,
     sha256: string,
-    options: { start?: number; signal?: AbortSignal } = {},
+    options: { start?: number; signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
   ): Promise<BlobResponse> {
     if (!SHA256_HEX.test(sha256)) {
       throw new InvalidUpstreamDataError(`invalid sha256 ${JSON.stringify(sha256)}`, this.base);
@@ -126,18 +130,19 @@ export class RegistryClient {
       accept: "application/octet-stream",
       ...(start > 0 ? { range: `bytes=${start}-` } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onBytes ? { onBytes: options.onBytes } : {}),
     });
     const offset = start > 0 && response.statusCode === 206 ? start : 0;
     const size = contentLength(response);
-    const body = new BlobBody(response, size, finalUrl);
-    return { body, offset, url: finalUrl, ...(size === undefined ? {} : { size }) };
+    // The response is the body: it errors (retryably, naming the bytes received) if it ends short.
+    return { body: response, offset, url: finalUrl, ...(size === undefined ? {} : { size }) };
   }
 
   private async follow(
     startUrl: string,
     what: string,
-    options: { accept: string; range?: string; signal?: AbortSignal },
-  ): Promise<{ response: IncomingMessage; url: string }> {
+    options: { accept: string; range?: string; signal?: AbortSignal; onBytes?: (bytes: number) => void },
+  ): Promise<{ response: Http1Response; url: string }> {
     let url = startUrl;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = {
@@ -147,13 +152,20 @@ export class RegistryClient {
       };
       if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
       if (options.range) headers.range = options.range;
-      let response: IncomingMessage;
+      let response: Http1Response;
       try {
-        response = await httpGet(url, {
+        response = await this.http.get(url, {
           headers,
-          agents: this.agents,
           idleTimeoutMs: this.idleTimeoutMs,
           ...(options.signal ? { signal: options.signal } : {}),
+          // Only a successful response's body is progress (not a redirect's or an error page's).
+          ...(options.onBytes
+            ? {
+                onBytes: (bytes: number, { statusCode }: Http1Response) => {
+                  if (statusCode >= 200 && statusCode <= 299) options.onBytes?.(bytes);
+                },
+              }
+            : {}),
         });
       } catch (error) {
         throw networkError(error, url, `cannot fetch ${what}`);
@@ -248,64 +260,4 @@ export function parseManifest(raw: Uint8Array, url: string, contentType: string 
 /** `openssl/3` → each segment percent-encoded, slashes kept. */
 function encodePath(image: string): string {
   return image.split("/").map(encodeURIComponent).join("/");
-}
-
-/**
- * A blob's bytes: the response, with its failures made retryable UpstreamErrors naming the URL, and a
- * body that ends short of (or beyond) its Content-Length an error rather than a clean end. One hop,
- * with a 1 MiB buffer so the socket is paused and resumed rarely; backpressure reaches the socket.
- */
-class BlobBody extends Readable {
-  private received = 0;
-
-  constructor(
-    private readonly source: IncomingMessage,
-    private readonly size: number | undefined,
-    private readonly url: string,
-  ) {
-    super({ highWaterMark: BODY_HIGH_WATER_MARK });
-    source.pause();
-    source.on("data", (chunk: Buffer) => {
-      this.received += chunk.length;
-      if (this.size !== undefined && this.received > this.size) {
-        this.destroy(this.truncated());
-        return;
-      }
-      if (!this.push(chunk)) source.pause();
-    });
-    source.on("end", () => {
-      if (this.size !== undefined && this.received !== this.size) this.destroy(this.truncated());
-      else this.push(null);
-    });
-    source.on("error", (error) => {
-      this.destroy(networkError(error, url, `download interrupted after ${this.received} bytes`) as Error);
-    });
-    // A connection closed mid-body without an error event still ends this stream with one.
-    source.on("close", () => {
-      if (!this.readableEnded && !this.destroyed && !source.complete) {
-        this.destroy(
-          new UpstreamError(`download interrupted after ${this.received} bytes (${url})`, {
-            url,
-            retryable: true,
-          }),
-        );
-      }
-    });
-  }
-
-  override _read(): void {
-    this.source.resume();
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.source.destroyed) this.source.destroy();
-    callback(error);
-  }
-
-  private truncated(): UpstreamError {
-    return new UpstreamError(`truncated body: got ${this.received} of ${this.size} bytes from ${this.url}`, {
-      url: this.url,
-      retryable: true,
-    });
-  }
 }

@@ -8,7 +8,7 @@ import { runPool } from "./pool.ts";
 import { type StoredPlan, toRunError } from "./prepare.ts";
 import type { ProgressListener } from "./progress.ts";
 import { emptyReport, type RunReport, runReportKey } from "./report.ts";
-import { loadState, type MirrorState, readBytes, saveState, writeJson } from "./state.ts";
+import { loadState, type MirrorState, readBytes, STATE_KEY, saveState, writeJson } from "./state.ts";
 import {
   type BlobSource,
   type FetchedManifest,
@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   now?: () => Date;
   /** Save the state after this many completed transfers (default 25), so a killed run resumes. */
   saveEvery?: number;
+  /** …and at most this often (default 10 000 ms): each save writes the whole state and flushes. */
+  saveIntervalMs?: number;
   /** Renewed as the run goes; losing it aborts the run (the caller took it and releases it). */
   lease?: Lease;
   /** Timings already spent (index, plan, manifests) to carry into the report. */
@@ -154,14 +156,21 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
   };
   const manifestsByKey = new Map(plan.manifests.map((manifest) => [manifest.key, manifest]));
 
-  // Transfers, saving the state every `saveEvery` completions so a killed run resumes.
+  // Transfers, saving the state in the background (after `saveEvery` completions and `saveIntervalMs`)
+  // so a killed run resumes without re-hashing what it had finished. No transfer waits for a save.
   emit({ type: "phase", phase: "transfers", detail: `${plan.transfers.length} bottles` });
   const saveEvery = options.saveEvery ?? 25;
+  const saveIntervalMs = options.saveIntervalMs ?? 10_000;
   let sinceSave = 0;
+  let lastSave = performance.now();
   let saving: Promise<void> = Promise.resolve();
-  const checkpoint = (): Promise<void> => {
-    saving = saving.then(() => saveState(store, state, now()));
-    return saving;
+  let saveError: unknown;
+  const checkpoint = (): void => {
+    saving = saving
+      .then(() => saveState(store, state, now()))
+      .catch((error: unknown) => {
+        saveError ??= error;
+      });
   };
   const failedBottles = new Set<string>();
   let done = 0;
@@ -206,9 +215,10 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
           size: result.size,
         });
         progress();
-        if (++sinceSave >= saveEvery) {
+        if (++sinceSave >= saveEvery && performance.now() - lastSave >= saveIntervalMs) {
           sinceSave = 0;
-          await checkpoint();
+          lastSave = performance.now();
+          checkpoint();
         }
         return result;
       },
@@ -231,6 +241,7 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
     });
   });
   await saving;
+  if (saveError !== undefined) report.errors.push(toRunError(STATE_KEY, saveError));
 
   // Items the pool never started (aborted run) count as failed.
   const settledCount = report.counts.transferred + report.counts.adopted + failedBottles.size;

@@ -104,9 +104,10 @@ function checkEntries(raw: Record<string, unknown>, field: string): Record<strin
  * files) is flushed to disk first, so the state never names an object a power loss could take back.
  */
 export async function saveState(store: BlobStore, state: MirrorState, now: Date = new Date()): Promise<void> {
-  const document: MirrorState = { ...state, updatedAt: now.toISOString() };
+  // Serialised BEFORE the flush: transfers that finish while it runs are not in this document.
+  const document = JSON.stringify({ ...state, updatedAt: now.toISOString() } satisfies MirrorState);
   await store.flush?.();
-  await store.put(STATE_KEY, JSON.stringify(document), { contentType: "application/json" });
+  await store.put(STATE_KEY, document, { contentType: "application/json" });
 }
 
 /** The text of a small object, or null when absent. */

@@ -31,6 +31,8 @@ export interface SyncOptions {
   leaseMs?: number;
   owner?: string;
   saveEvery?: number;
+  /** Checkpoints at most this often (default 10 000 ms; see executePlan). */
+  saveIntervalMs?: number;
 }
 
 export interface SyncResult {
@@ -120,6 +122,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
       lease,
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.saveEvery ? { saveEvery: options.saveEvery } : {}),
+      ...(options.saveIntervalMs === undefined ? {} : { saveIntervalMs: options.saveIntervalMs }),
     });
     emit({ type: "phase", phase: "done", detail: report.status });
     stopRenewing();

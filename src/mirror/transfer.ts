@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { pipeline, Transform, type TransformCallback } from "node:stream";
 import type { BlobResponse, BottleManifest } from "../homebrew/registry-client.ts";
 import { isTransientError, type RetryOptions, withRetry } from "../homebrew/retry.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -8,9 +7,16 @@ import { IntegrityError } from "../storage/errors.ts";
 import { TransferError } from "./errors.ts";
 import type { PlannedManifest, PlannedTransfer } from "./plan.ts";
 
-/** The registry calls a transfer needs (RegistryClient satisfies it; tests may pass a fake). */
+/**
+ * The registry calls a transfer needs (RegistryClient satisfies it; tests may pass a fake). `onBytes`
+ * must be called with the size of every piece of the body as it is received (the progress count).
+ */
 export interface BlobSource {
-  blob(image: string, sha256: string, options?: { signal?: AbortSignal }): Promise<BlobResponse>;
+  blob(
+    image: string,
+    sha256: string,
+    options?: { signal?: AbortSignal; onBytes?: (bytes: number) => void },
+  ): Promise<BlobResponse>;
 }
 
 export interface ManifestSource {
@@ -60,20 +66,15 @@ export async function transferBottle(
         let received = 0;
         const blob = await options.registry.blob(ref.image, ref.sha256, {
           ...(options.signal ? { signal: options.signal } : {}),
-        });
-        const counter = new Transform({
-          transform(chunk: Buffer, _encoding, callback: TransformCallback): void {
-            received += chunk.length;
-            options.onBytes?.(chunk.length);
-            callback(null, chunk);
+          onBytes: (bytes) => {
+            received += bytes;
+            options.onBytes?.(bytes);
           },
         });
-        // pipeline() forwards a source error into `counter` (so the store's put fails and stores nothing);
-        // the no-op listener keeps a late error, after put has given up on the stream, from crashing.
-        const body = pipeline(blob.body, counter, () => {});
-        body.on("error", () => {});
+        // The body goes to the store as it is: the registry's is also a DirectSource, which the folder
+        // store drains without a copy (src/shared/direct-source.ts); a failed put stores nothing.
         try {
-          return await store.put(ref.key, body, {
+          return await store.put(ref.key, blob.body, {
             sha256: ref.sha256,
             ...(ref.size === undefined ? {} : { size: ref.size }),
             contentType: "application/gzip",

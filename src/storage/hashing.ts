@@ -10,47 +10,73 @@ import { IntegrityError, StorageError } from "./errors.ts";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-export class HashingStream extends Transform {
-  readonly key: string;
-  readonly expected: PutOptions;
+/**
+ * Size and sha256 of bytes as they pass, checked against what the caller expects: a body that grows
+ * past the expected size throws at once (nothing past `size` is accepted).
+ */
+export class ExpectedDigest {
   private readonly hash: Hash = createHash("sha256");
   private count = 0;
   private digest: string | undefined;
 
-  constructor(key: string, expected: PutOptions = {}) {
-    super();
-    this.key = key;
-    this.expected = expected;
-  }
+  constructor(
+    readonly key: string,
+    readonly expected: PutOptions = {},
+  ) {}
 
   /** Bytes seen so far. */
   get bytes(): number {
     return this.count;
   }
 
-  override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    this.count += buffer.length;
+  /** Counts and hashes `chunk`; throws IntegrityError if it takes the body past the expected size. */
+  update(chunk: Uint8Array): void {
+    this.count += chunk.byteLength;
     const { size } = this.expected;
     if (size !== undefined && this.count > size) {
-      callback(
-        new IntegrityError({ key: this.key, field: "size", expected: size, actual: `more than ${size}` }),
-      );
-      return;
+      throw new IntegrityError({ key: this.key, field: "size", expected: size, actual: `more than ${size}` });
     }
-    this.hash.update(buffer);
-    callback(null, buffer);
+    this.hash.update(chunk);
   }
 
-  /** The lowercase hex sha256 of everything that passed; call after the stream finished. */
-  sha256(): string {
+  /** Throws IntegrityError when the bytes seen differ from the expectation; call once they all passed. */
+  verify(): { size: number; sha256: string } {
     this.digest ??= this.hash.digest("hex");
-    return this.digest;
+    return verifyDigest(this.key, this.expected, { size: this.count, sha256: this.digest });
+  }
+}
+
+export class HashingStream extends Transform {
+  private readonly digest: ExpectedDigest;
+
+  constructor(key: string, expected: PutOptions = {}) {
+    super();
+    this.digest = new ExpectedDigest(key, expected);
+  }
+
+  get key(): string {
+    return this.digest.key;
+  }
+
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.digest.bytes;
+  }
+
+  override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    try {
+      this.digest.update(buffer);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    callback(null, buffer);
   }
 
   /** Throws IntegrityError when the bytes that passed differ from the expectation. */
   verify(): { size: number; sha256: string } {
-    return verifyDigest(this.key, this.expected, { size: this.count, sha256: this.sha256() });
+    return this.digest.verify();
   }
 }
 
@@ -60,31 +86,23 @@ export class HashingStream extends Transform {
  * `consume` (called with each chunk after it was hashed) and `finish` (flush before the end).
  */
 export abstract class HashingWritable extends Writable {
-  readonly key: string;
-  readonly expected: PutOptions;
-  private readonly hash: Hash = createHash("sha256");
-  private count = 0;
-  private digest: string | undefined;
+  private readonly digest: ExpectedDigest;
 
   constructor(key: string, expected: PutOptions = {}, options: WritableOptions = {}) {
     super({ ...options, decodeStrings: true });
-    this.key = key;
-    this.expected = expected;
+    this.digest = new ExpectedDigest(key, expected);
   }
 
   protected abstract consume(chunk: Buffer, callback: (error?: Error | null) => void): void;
   protected abstract finish(callback: (error?: Error | null) => void): void;
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.count += chunk.length;
-    const { size } = this.expected;
-    if (size !== undefined && this.count > size) {
-      callback(
-        new IntegrityError({ key: this.key, field: "size", expected: size, actual: `more than ${size}` }),
-      );
+    try {
+      this.digest.update(chunk);
+    } catch (error) {
+      callback(error as Error);
       return;
     }
-    this.hash.update(chunk);
     this.consume(chunk, callback);
   }
 
@@ -94,13 +112,12 @@ export abstract class HashingWritable extends Writable {
 
   /** Bytes seen so far. */
   get bytes(): number {
-    return this.count;
+    return this.digest.bytes;
   }
 
   /** Throws IntegrityError when the bytes written differ from the expectation; call after it finished. */
   verify(): { size: number; sha256: string } {
-    this.digest ??= this.hash.digest("hex");
-    return verifyDigest(this.key, this.expected, { size: this.count, sha256: this.digest });
+    return this.digest.verify();
   }
 }
 

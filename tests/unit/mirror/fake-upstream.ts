@@ -23,7 +23,11 @@ export interface FakeUpstream {
   manifestRequests: string[];
   api: { fetchIndex(): Promise<ApiIndex>; fetchInternalPackages(tag: string): Promise<ApiFile | null> };
   registry: {
-    blob(image: string, sha256: string): Promise<BlobResponse>;
+    blob(
+      image: string,
+      sha256: string,
+      options?: { onBytes?: (bytes: number) => void },
+    ): Promise<BlobResponse>;
     manifest(image: string, reference: string): Promise<BottleManifest>;
   };
   shaOf(name: string, tag: string): string;
@@ -81,7 +85,15 @@ export function fakeUpstream(names: string[], options: { version?: string } = {}
       },
     },
     registry: {
-      async blob(image, digest) {
+      async blob(image, digest, options) {
+        // Counts the body as it is read, as the real client does (BlobSource's contract).
+        const counted = (chunk: Buffer): Readable =>
+          Readable.from(
+            (async function* () {
+              options?.onBytes?.(chunk.length);
+              yield chunk;
+            })(),
+          );
         blobRequests.push(`${image}@${digest}`);
         const url = `fake://${image}/${digest}`;
         const body = bytes.get(digest);
@@ -92,12 +104,12 @@ export function fakeUpstream(names: string[], options: { version?: string } = {}
         if (fault === "corrupt") {
           const bad = Buffer.from(body);
           bad[0] = (bad[0] ?? 0) ^ 0xff;
-          return { body: Readable.from([bad]), offset: 0, url, size: bad.length };
+          return { body: counted(bad), offset: 0, url, size: bad.length };
         }
         if (fault === "truncate") {
-          return { body: Readable.from([body.subarray(0, body.length - 10)]), offset: 0, url };
+          return { body: counted(body.subarray(0, body.length - 10)), offset: 0, url };
         }
-        return { body: Readable.from([body]), offset: 0, url, size: body.length };
+        return { body: counted(body), offset: 0, url, size: body.length };
       },
       async manifest(image, reference) {
         manifestRequests.push(`${image}:${reference}`);

@@ -27,6 +27,35 @@ describe("mirror/state", () => {
     });
   });
 
+  describe("saveState", () => {
+    it("flushes the store first, and writes the state as it was before the flush began", async () => {
+      const store = memoryStore();
+      const state = emptyState();
+      const order: string[] = [];
+      store.flush = async () => {
+        order.push("flush");
+        // A transfer finishing while the flush runs: its object is not flushed, so it must not be named.
+        state.entries["bottles/late"] = {
+          sha256: "b".repeat(64),
+          size: 1,
+          formula: "b",
+          tag: "all",
+          syncedAt: "t",
+        };
+      };
+      const put = store.put.bind(store);
+      store.put = (key, body, options) => {
+        order.push(`put ${key}`);
+        return put(key, body, options);
+      };
+
+      await saveState(store, state);
+
+      expect(order).toEqual(["flush", `put ${STATE_KEY}`]);
+      expect(Object.keys((await loadState(store)).entries)).toEqual([]);
+    });
+  });
+
   describe("parseState", () => {
     it.each([
       ["not JSON", "{"],

@@ -29,6 +29,25 @@ function run(
   });
 }
 
+/** `run` with checkpoints every completion, gated by `saveIntervalMs`. */
+function runCheckpointing(
+  store: ReturnType<typeof memoryStore>,
+  upstream: ReturnType<typeof fakeUpstream>,
+  saveIntervalMs: number,
+) {
+  return syncMirror({
+    store,
+    api: upstream.api,
+    registry: upstream.registry,
+    settings: settings(),
+    runId: "run-1",
+    now: () => NOW,
+    retry: instantRetry([]),
+    saveEvery: 1,
+    saveIntervalMs,
+  });
+}
+
 describe("mirror/sync", () => {
   describe("syncMirror", () => {
     it("mirrors every bottle, its manifest, then the API files, state and run report", async () => {
@@ -84,6 +103,40 @@ describe("mirror/sync", () => {
       expect(unflushedAt.get(firstApi)).toEqual([]);
       expect(unflushedAt.get(STATE_KEY)).toEqual([]);
       expect(store.unflushed.size).toBe(0);
+    });
+
+    it("checkpoints the state during transfers only after saveEvery completions AND saveIntervalMs", async () => {
+      const statePuts = async (saveIntervalMs: number): Promise<number> => {
+        const store = memoryStore();
+        const upstream = fakeUpstream(["wget", "openssl@3", "rust", "llvm"]);
+        const { report } = await runCheckpointing(store, upstream, saveIntervalMs);
+        expect(report.status).toBe("succeeded");
+        return store.writes.filter((write) => write === `put ${STATE_KEY}`).length;
+      };
+
+      // The run itself saves once at the end (no prune here); every checkpoint is one more.
+      expect(await statePuts(60_000)).toBe(1);
+      expect(await statePuts(0)).toBeGreaterThan(1);
+    });
+
+    it("fails the run, naming the state, when a checkpoint cannot be written (no transfer waits for it)", async () => {
+      const store = memoryStore();
+      const put = store.put.bind(store);
+      let statePuts = 0;
+      store.put = (key, body, options) => {
+        if (key === STATE_KEY && ++statePuts === 1) return Promise.reject(new Error("disk full"));
+        return put(key, body, options);
+      };
+      const upstream = fakeUpstream(["wget", "openssl@3"]);
+
+      const { report } = await runCheckpointing(store, upstream, 0);
+
+      expect(report.status).toBe("failed");
+      expect(report.errors).toContainEqual(
+        expect.objectContaining({ key: STATE_KEY, message: expect.stringContaining("disk full") }),
+      );
+      expect(report.counts.transferred).toBe(4);
+      expect(store.objects.has("api/formula.jws.json")).toBe(false);
     });
 
     it("makes zero blob requests on a no-op re-sync and leaves the API untouched", async () => {

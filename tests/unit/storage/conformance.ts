@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { DirectSource } from "../../../src/shared/direct-source.ts";
 import type { BlobStore } from "../../../src/storage/blob-store.ts";
 import {
   IntegrityError,
@@ -38,6 +39,29 @@ export interface ConformanceHarness {
 }
 
 const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+/**
+ * A body like the registry client's: a Readable that is also a DirectSource. drainTo hands every part
+ * through ONE scratch buffer that it overwrites right after the sink returns (as the client reuses its
+ * socket read buffer), so a store that kept a reference instead of consuming would store garbage.
+ */
+function directBody(parts: Buffer[], failure?: Error): Readable & DirectSource {
+  async function* stream(): AsyncGenerator<Buffer> {
+    yield* parts;
+    if (failure) throw failure;
+  }
+  const body = Readable.from(stream()) as Readable & DirectSource;
+  body.drainTo = async (sink) => {
+    const scratch = Buffer.alloc(Math.max(1, ...parts.map((part) => part.length)));
+    for (const part of parts) {
+      part.copy(scratch);
+      sink(scratch.subarray(0, part.length));
+      scratch.fill(0xee);
+    }
+    if (failure) throw failure;
+  };
+  return body;
+}
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -181,6 +205,31 @@ export function runBlobStoreConformance(name: string, makeStore: () => Promise<C
         );
         expect(await text(store, "bottles/b.tar.gz")).toBe("12345");
         expect(await keys(store, "")).toEqual(["bottles/b.tar.gz"]);
+        expect(await harness.leftovers()).toEqual([]);
+      });
+
+      it("stores a DirectSource body byte for byte (consumed at once, never kept by reference)", async () => {
+        const parts = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1000 + i * 331, i + 1));
+        const whole = Buffer.concat(parts);
+
+        const result = await store.put("bottles/direct.tar.gz", directBody(parts), {
+          sha256: sha256(whole),
+          size: whole.length,
+        });
+
+        expect(result).toEqual({ key: "bottles/direct.tar.gz", size: whole.length, sha256: sha256(whole) });
+        expect(await text(store, "bottles/direct.tar.gz")).toBe(whole.toString());
+        await expect(
+          store.put("bottles/direct.tar.gz", directBody([Buffer.from("evil")]), { sha256: sha256(whole) }),
+        ).rejects.toBeInstanceOf(IntegrityError);
+        await expect(
+          store.put("bottles/direct.tar.gz", directBody(parts, new Error("connection reset"))),
+        ).rejects.toThrow("connection reset");
+        await expect(
+          store.put("bottles/other.tar.gz", directBody(parts), { size: 10 }),
+        ).rejects.toBeInstanceOf(IntegrityError);
+        expect(await text(store, "bottles/direct.tar.gz")).toBe(whole.toString());
+        expect(await keys(store, "")).toEqual(["bottles/direct.tar.gz"]);
         expect(await harness.leftovers()).toEqual([]);
       });
 

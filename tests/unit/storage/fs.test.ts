@@ -51,16 +51,21 @@ describe("storage/fs", () => {
       vi.restoreAllMocks();
     });
 
-    /** Paths fsynced through FileHandle.sync (the store's only way to reach the disk). */
-    async function watchSyncs(parent: string): Promise<string[]> {
+    /**
+     * Paths fsynced through FileHandle.sync (the store's only way to reach the disk), recorded when
+     * each fsync completes; every fsync first waits for `gate` (default: open).
+     */
+    async function watchSyncs(parent: string, gate: Promise<void> = Promise.resolve()): Promise<string[]> {
       const probe = await open(join(parent, "probe"), "w");
       const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
       await probe.close();
       const synced: string[] = [];
       const original = prototype.sync;
       vi.spyOn(prototype, "sync").mockImplementation(async function (this: { fd: number }) {
-        synced.push(await readlinkFd(this.fd));
-        return original.call(this);
+        const path = await readlinkFd(this.fd);
+        await gate;
+        await original.call(this);
+        synced.push(path);
       });
       return synced;
     }
@@ -80,21 +85,32 @@ describe("storage/fs", () => {
       }
     });
 
-    it("with deferSync makes the object visible at once and fsyncs it (and its folder) only on flush", async () => {
+    it("with deferSync returns before the fsync, which flush() waits for (file and folder)", async () => {
       const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
       try {
         const store = new FsStore(join(parent, "store"));
-        const synced = await watchSyncs(parent);
+        // Every fsync waits at this gate: a put that waited for one would never return.
+        let openGate = (): void => {};
+        const gate = new Promise<void>((resolve) => {
+          openGate = resolve;
+        });
+        const synced = await watchSyncs(parent, gate);
 
         await store.put("bottles/a.tar.gz", "a", { deferSync: true });
         await store.put("bottles/b.tar.gz", "b", { deferSync: true });
         await store.put("bottles/gone.tar.gz", "c", { deferSync: true });
         await store.delete("bottles/gone.tar.gz");
-
         expect(await readFile(join(parent, "store/bottles/a.tar.gz"), "utf8")).toBe("a");
-        expect(synced).toEqual([]);
-        await store.flush();
-        expect(synced.sort()).toEqual(
+
+        let flushed = false;
+        const flushing = store.flush().then(() => {
+          flushed = true;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(flushed).toBe(false);
+        openGate();
+        await flushing;
+        expect([...new Set(synced)].sort()).toEqual(
           [
             join(parent, "store/bottles"),
             join(parent, "store/bottles/a.tar.gz"),
