@@ -7,7 +7,8 @@
  *   engine    bench/sync-child.ts under tsx (the same engine without the CLI's start-up)
  *   bundled   bench/sync-child.ts bundled like the ECS task (plain node, no tsx)
  *   reference bench/plain-node.ts: http.get piped to a file, no hash/fsync (Node's own floor)
- * plus, once, `sync -f` after curl (FsStore fsyncs every object before renaming it; curl does not),
+ * plus, once each, curl followed by `sync -f` (the sync makes every object durable before the state
+ * and API name it; curl does not), and by a sha256 of every file + `sync -f` (the same guarantees),
  * and with --s3 a smaller set (--s3-total-mib) synced by the CLI into s3rver next to curl on that set.
  * --profile writes a V8 CPU profile of the engine run to bench/results/profiles/.
  */
@@ -117,7 +118,7 @@ async function measureSet(set: {
       .join("\n");
     await writeFile(join(dir, "curl.list"), `${list}\n`);
 
-    const curl = async (durable: boolean): Promise<Sample> => {
+    const curl = async (durable: boolean, verified = false): Promise<Sample> => {
       await mkdir(curlDir, { recursive: true });
       const run = await runChild("curl", [
         "--silent",
@@ -134,13 +135,23 @@ async function measureSet(set: {
       ]);
       if (run.code !== 0) throw new Error(`curl failed (${run.code}): ${run.stderr.slice(0, 500)}`);
       let seconds = run.seconds;
+      let cpuSeconds = run.cpuSeconds;
+      if (verified) {
+        // What the sync also does: the sha256 of every file (curl checks none), from the page cache;
+        // openssl uses the CPU's SHA extensions as Node's hash does (coreutils sha256sum may not).
+        const script =
+          'cd "$1" && if command -v openssl >/dev/null; then ls | xargs openssl dgst -sha256; else ls | xargs sha256sum; fi > /dev/null';
+        const hashing = await runChild("sh", ["-c", script, "sh", curlDir]);
+        seconds += hashing.seconds;
+        cpuSeconds += hashing.cpuSeconds;
+      }
       if (durable) {
         const flushStarted = performance.now();
         await runChild("sync", ["-f", curlDir]);
         seconds += (performance.now() - flushStarted) / 1000;
       }
       await rm(curlDir, { recursive: true, force: true });
-      return { seconds, cpuSeconds: run.cpuSeconds, peakRssMiB: run.peakRssMiB };
+      return { seconds, cpuSeconds, peakRssMiB: run.peakRssMiB };
     };
     const plain = async (): Promise<Sample> => {
       const out = join(dir, "plain");
@@ -164,6 +175,7 @@ async function measureSet(set: {
     if (set.s3) s3 = await import("../tests/helpers/s3rver.ts").then((m) => m.startS3rver());
     try {
       add("curl --parallel + sync -f (durable)", await curl(true));
+      add("curl --parallel + sha256 of each file + sync -f (verified, durable)", await curl(true, true));
       for (let i = 0; i < set.runs; i++) {
         const runners: Array<[string, () => Promise<Sample>]> = [["curl --parallel", () => curl(false)]];
         if (s3) {

@@ -5,9 +5,9 @@
  *   only pass over the bytes; ~1 MiB writev batches); fsyncs; verifies size and sha256; then renames
  *   into place and fsyncs the folder, so readers see the old file or the complete new one. On a
  *   mismatch the temp file is deleted and nothing under the key changes.
- * - put with `deferSync` skips both fsyncs and remembers the file; `flush()` fsyncs every remembered
- *   file, then their folders. A bulk sync pays for writeback once, at its commit point, instead of
- *   waiting for the disk after every object (bench/README.md). Until then a power loss (not a killed
+ * - put with `deferSync` skips both fsyncs: a background flusher fsyncs such files one at a time as
+ *   they land, and `flush()` waits for it, fsyncs what is left, then the folders. A bulk sync then
+ *   never waits for the disk after each object, only at its commit point (bench/README.md). Until then a power loss (not a killed
  *   process: the page cache survives that) may leave such a file empty, which is why nothing may name
  *   it before the flush.
  * - putIfAbsent: writes a complete temp file, then hard-links it to the key: `link` fails with EEXIST
@@ -60,7 +60,10 @@ export class FsStore implements BlobStore {
   private readonly staleTempMs: number;
   private ready: Promise<string> | undefined;
   /** Files put with `deferSync` and not flushed yet (real paths). */
-  private unsynced = new Set<string>();
+  private readonly unsynced = new Set<string>();
+  private readonly unsyncedFolders = new Set<string>();
+  private flusher: Promise<void> = Promise.resolve();
+  private flusherRunning = false;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = resolve(root);
@@ -142,8 +145,11 @@ export class FsStore implements BlobStore {
       const { size, sha256 } = written.verify();
       const target = await this.targetPath(key);
       await rename(temp, target);
-      if (options.deferSync) this.unsynced.add(target);
-      else await syncPath(dirname(target));
+      if (options.deferSync) {
+        this.unsynced.add(target);
+        this.unsyncedFolders.add(dirname(target));
+        this.flushInBackground();
+      } else await syncPath(dirname(target));
       return { key, size, sha256 };
     } catch (error) {
       await rm(temp, { force: true });
@@ -151,17 +157,51 @@ export class FsStore implements BlobStore {
     }
   }
 
+  /**
+   * Makes every `deferSync` put durable: waits for the background flusher, fsyncs what it has not
+   * reached, then the folders that gained files.
+   */
   async flush(): Promise<void> {
+    await this.flusher;
     const files = [...this.unsynced];
-    this.unsynced = new Set();
-    const folders = new Set(files.map((file) => dirname(file)));
+    const folders = [...this.unsyncedFolders];
+    this.unsynced.clear();
+    this.unsyncedFolders.clear();
     try {
       await forEachBounded(files, FLUSH_CONCURRENCY, syncPath);
-      await forEachBounded([...folders], FLUSH_CONCURRENCY, syncPath);
+      await forEachBounded(folders, FLUSH_CONCURRENCY, syncPath);
     } catch (error) {
       for (const file of files) this.unsynced.add(file);
+      for (const folder of folders) this.unsyncedFolders.add(folder);
       throw error;
     }
+  }
+
+  /**
+   * fsyncs deferred files one at a time, in the background, from the moment each is in place: the
+   * disk writes back while the sync is still downloading, and flush() is left with little to wait
+   * for. A failure leaves the file for flush(), which reports it.
+   */
+  private flushInBackground(): void {
+    if (this.flusherRunning) return;
+    this.flusherRunning = true;
+    this.flusher = (async () => {
+      try {
+        for (let next = firstOf(this.unsynced); next !== undefined; next = firstOf(this.unsynced)) {
+          this.unsynced.delete(next);
+          const synced = await syncPath(next).then(
+            () => true,
+            () => false,
+          );
+          if (!synced) {
+            this.unsynced.add(next);
+            return;
+          }
+        }
+      } finally {
+        this.flusherRunning = false;
+      }
+    })();
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
@@ -373,6 +413,11 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
 }
 
 const FLUSH_CONCURRENCY = 4;
+
+function firstOf<T>(set: Set<T>): T | undefined {
+  for (const item of set) return item;
+  return undefined;
+}
 
 /** fsync of a file or folder by path; one that is gone (pruned since) has nothing left to flush. */
 async function syncPath(path: string): Promise<void> {
