@@ -178,30 +178,29 @@ export class FsStore implements BlobStore {
   }
 
   /**
-   * fsyncs deferred files one at a time, in the background, from the moment each is in place: the
+   * fsyncs deferred files (two at a time) in the background, from the moment each is in place: the
    * disk writes back while the sync is still downloading, and flush() is left with little to wait
    * for. A failure leaves the file for flush(), which reports it.
    */
   private flushInBackground(): void {
     if (this.flusherRunning) return;
     this.flusherRunning = true;
-    this.flusher = (async () => {
-      try {
-        for (let next = firstOf(this.unsynced); next !== undefined; next = firstOf(this.unsynced)) {
-          this.unsynced.delete(next);
-          const synced = await syncPath(next).then(
-            () => true,
-            () => false,
-          );
-          if (!synced) {
-            this.unsynced.add(next);
-            return;
-          }
+    const drain = async (): Promise<void> => {
+      for (let next = firstOf(this.unsynced); next !== undefined; next = firstOf(this.unsynced)) {
+        this.unsynced.delete(next);
+        const synced = await syncPath(next).then(
+          () => true,
+          () => false,
+        );
+        if (!synced) {
+          this.unsynced.add(next);
+          return;
         }
-      } finally {
-        this.flusherRunning = false;
       }
-    })();
+    };
+    this.flusher = Promise.all(Array.from({ length: BACKGROUND_FLUSHES }, drain)).then(() => {
+      this.flusherRunning = false;
+    });
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
@@ -413,6 +412,8 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
 }
 
 const FLUSH_CONCURRENCY = 4;
+/** fsyncs in flight in the background (each holds a libuv thread while the disk works). */
+const BACKGROUND_FLUSHES = 2;
 
 function firstOf<T>(set: Set<T>): T | undefined {
   for (const item of set) return item;
