@@ -85,6 +85,21 @@ describe("storage/fs", () => {
       }
     });
 
+    it("fsyncs deferSync files in the background as they land, before anyone calls flush()", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
+      try {
+        const store = new FsStore(join(parent, "store"));
+        const synced = await watchSyncs(parent);
+
+        await store.put("bottles/a.tar.gz", "a", { deferSync: true });
+
+        await vi.waitFor(() => expect(synced).toContain(join(parent, "store/bottles/a.tar.gz")));
+        expect(synced).not.toContain(join(parent, "store/bottles")); // the folder waits for flush()
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+
     it("with deferSync returns before the fsync, which flush() waits for (file and folder)", async () => {
       const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
       try {
