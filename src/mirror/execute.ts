@@ -328,8 +328,11 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
   await saveState(store, state, now());
   await finish(store, report, now, options.reportKey);
 
-  // Prune superseded objects past the retention (only ever after a successful run).
-  if (plan.prunes.length > 0) {
+  // Prune superseded objects past the retention (only ever after a successful run, and only while the
+  // lease is still ours: a run that took over since may be relying on what this one would delete).
+  if (plan.prunes.length > 0 && !(await stillLeased(options.lease, signal))) {
+    emit({ type: "phase", phase: "prune", detail: "skipped: this run no longer holds the sync lock" });
+  } else if (plan.prunes.length > 0) {
     emit({ type: "phase", phase: "prune", detail: `${plan.prunes.length} superseded objects` });
     await time("prune", async () => {
       for (const key of plan.prunes) {
@@ -344,6 +347,16 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
   }
   for (const ref of plan.api) if (ref.staged) await store.delete(ref.staged);
   return report;
+}
+
+/** True while the run's lease (if any) is still its own, checked with a renewal. */
+async function stillLeased(lease: Lease | undefined, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  if (lease === undefined) return true;
+  return lease.renew().then(
+    () => true,
+    () => false,
+  );
 }
 
 async function finish(

@@ -251,9 +251,8 @@ describe("mirror/sync", () => {
       expect(saved.status).toBe("failed");
     });
 
-    it("prunes superseded bottles past the retention after a successful run, and marks new ones superseded", async () => {
-      const upstream = fakeUpstream(["wget"]);
-      const store = memoryStore();
+    /** A mirror holding one bottle superseded past the retention and one still current. */
+    async function withExpiredBottle(store: ReturnType<typeof memoryStore>) {
       const expired = "bottles/gone-0.1.arm64_sequoia.bottle.tar.gz";
       const fresh = "bottles/wget-0.9.arm64_sequoia.bottle.tar.gz";
       await store.put(expired, "old");
@@ -270,6 +269,13 @@ describe("mirror/sync", () => {
         updatedAt: NOW.toISOString(),
         entries: { [expired]: { ...entry, supersededAt: "2026-03-01T00:00:00.000Z" }, [fresh]: entry },
       });
+      return { expired, fresh };
+    }
+
+    it("prunes superseded bottles past the retention after a successful run, and marks new ones superseded", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+      const { expired, fresh } = await withExpiredBottle(store);
 
       const { report } = await run(store, upstream);
 
@@ -279,6 +285,27 @@ describe("mirror/sync", () => {
       const state = await loadState(store);
       expect(state.entries[expired]).toBeUndefined();
       expect(state.entries[fresh]?.supersededAt).toBe(NOW.toISOString());
+    });
+
+    it("prunes nothing when another run took the lease over after this one published", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+      const { expired } = await withExpiredBottle(store);
+      const thief = { runId: "thief", owner: "host:2", expiresAt: "2026-03-10T13:00:00.000Z" };
+      const put = store.put.bind(store);
+      // The takeover lands right after the run report is written (publishing is done, pruning next).
+      store.put = async (key, body, options) => {
+        const result = await put(key, body, options);
+        if (key.startsWith("_sync/runs/")) await put(LOCK_KEY, JSON.stringify(thief));
+        return result;
+      };
+
+      const { report } = await run(store, upstream);
+
+      expect(report.status).toBe("succeeded");
+      expect(report.counts.pruned).toBe(0);
+      expect(store.objects.has(expired)).toBe(true);
+      expect(store.objects.get(LOCK_KEY)?.bytes.toString()).toBe(JSON.stringify(thief));
     });
 
     it("stops on a bad signature before any write", async () => {
