@@ -98,6 +98,11 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
 
   const state = await loadState(store);
   state.manifests ??= {};
+  // What the planner found gone from the store (the plan moves it again if the index still names it).
+  for (const key of plan.forgotten ?? []) {
+    delete state.entries[key];
+    delete state.manifests[key];
+  }
   const manifests = new Map(options.manifests ?? []);
   const failedManifests = new Set(plan.manifestErrors.map((error) => error.key));
 

@@ -12,7 +12,7 @@ import {
 } from "./plan.ts";
 import { runPool } from "./pool.ts";
 import type { RunError } from "./report.ts";
-import { loadState, readText, writeJson } from "./state.ts";
+import { loadState, type MirrorState, readText, writeJson } from "./state.ts";
 import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
 
 /** The `mirror` section of config.yaml, normalised (DESIGN.md §4). */
@@ -68,6 +68,9 @@ export interface StoredPlan extends SyncPlan {
   api: ApiFileRef[];
   /** Manifests that could not be read: the run cannot publish (brew ≥ 6.0.13 needs them). */
   manifestErrors: RunError[];
+  /** Keys the state recorded but the store no longer holds: forgotten by the executor (optional in
+   * plans written before it existed). */
+  forgotten?: string[];
   totals: { bottles: number; bytes: number; unknownSizes: number };
   byTag: ReturnType<typeof bytesByTag>;
 }
@@ -96,6 +99,24 @@ export const PLANS_PREFIX = "_sync/plans/";
 
 export function planKey(runId: string): string {
   return `${PLANS_PREFIX}${runId}.json`;
+}
+
+/**
+ * Drops from `state` every bottle and manifest the store no longer holds with the recorded size (one
+ * listing of `bottles/`); returns their keys.
+ */
+export async function forgetMissing(store: BlobStore, state: MirrorState): Promise<string[]> {
+  const sizes = new Map<string, number>();
+  for await (const object of store.list("bottles/")) sizes.set(object.key, object.size);
+  const missing: string[] = [];
+  for (const records of [state.entries, state.manifests ?? {}]) {
+    for (const [key, record] of Object.entries(records)) {
+      if (sizes.get(key) === record.size) continue;
+      delete records[key];
+      missing.push(key);
+    }
+  }
+  return missing;
 }
 
 /**
@@ -129,6 +150,13 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
 
   options.onPhase?.("plan", `${index.formulae.length} formulae`);
   const state = await loadState(options.store);
+  // The state says what was stored; the store says what is there now (a file deleted by hand, a
+  // bucket restored from a backup). What is gone is planned again rather than kept, so the API never
+  // names a bottle the store lacks.
+  const missing = await time("check", () => forgetMissing(options.store, state));
+  if (missing.length > 0) {
+    options.onPhase?.("check", `${missing.length} recorded objects are missing from the store`);
+  }
   const plan = await time("plan", async () =>
     planSync({
       formulae: index.formulae,
@@ -207,6 +235,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
       ...(file.lastModified === undefined ? {} : { lastModified: file.lastModified }),
     })),
     manifestErrors,
+    ...(missing.length > 0 ? { forgotten: missing } : {}),
     totals,
     byTag,
   };

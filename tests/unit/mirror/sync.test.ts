@@ -267,7 +267,10 @@ describe("mirror/sync", () => {
       await saveState(store, {
         version: 1,
         updatedAt: NOW.toISOString(),
-        entries: { [expired]: { ...entry, supersededAt: "2026-03-01T00:00:00.000Z" }, [fresh]: entry },
+        entries: {
+          [expired]: { ...entry, supersededAt: "2026-03-01T00:00:00.000Z" },
+          [fresh]: { ...entry, size: "previous".length },
+        },
       });
       return { expired, fresh };
     }
@@ -285,6 +288,39 @@ describe("mirror/sync", () => {
       const state = await loadState(store);
       expect(state.entries[expired]).toBeUndefined();
       expect(state.entries[fresh]?.supersededAt).toBe(NOW.toISOString());
+    });
+
+    it("transfers again a bottle the state records but the store lost (deleted by hand)", async () => {
+      const upstream = fakeUpstream(["wget", "openssl@3"]);
+      const store = memoryStore();
+      await run(store, upstream);
+      const lost = "bottles/openssl@3-1.0.arm64_sequoia.bottle.tar.gz";
+      const manifest = "bottles/openssl/3/manifests/1.0";
+      store.objects.delete(lost);
+      store.objects.delete(manifest);
+      upstream.blobRequests.length = 0;
+
+      const { report } = await run(store, upstream, "run-2");
+
+      expect(report.status).toBe("succeeded");
+      expect(report.counts.transferred).toBe(1);
+      expect(upstream.blobRequests).toEqual([`openssl/3@${upstream.shaOf("openssl@3", "arm64_sequoia")}`]);
+      expect(store.objects.has(lost)).toBe(true);
+      expect(store.objects.has(manifest)).toBe(true);
+      expect((await loadState(store)).entries[lost]?.size).toBe(store.objects.get(lost)?.bytes.length);
+    });
+
+    it("forgets a superseded bottle that was deleted by hand instead of recording it forever", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const store = memoryStore();
+      const { expired } = await withExpiredBottle(store);
+      store.objects.delete(expired);
+
+      const { report } = await run(store, upstream);
+
+      expect(report.status).toBe("succeeded");
+      expect(report.counts.pruned).toBe(0);
+      expect((await loadState(store)).entries[expired]).toBeUndefined();
     });
 
     it("prunes nothing when another run took the lease over after this one published", async () => {
