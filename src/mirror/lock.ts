@@ -64,12 +64,20 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
       if (!(await store.putIfAbsent(takeoverKey, document()))) throw new LockHeldError(holder, LOCK_KEY);
       // The claim names the stale lease we read; a claim released by an earlier taker can be won again,
       // so delete only if the lock still holds that very lease (never a live one taken since).
-      const current = await readLease(store);
+      const read = await readLock(store);
+      const current = read?.lease ?? null;
       if (current !== null && (current.runId !== holder.runId || current.expiresAt !== holder.expiresAt)) {
         await store.delete(takeoverKey);
         throw new LockHeldError(current, LOCK_KEY);
       }
-      await store.delete(LOCK_KEY);
+      // Where the store can compare-and-delete, the stale lease goes only if it is still that one.
+      if (read?.etag !== undefined && store.deleteIfMatch) {
+        if (!(await store.deleteIfMatch(LOCK_KEY, read.etag))) {
+          const winner = (await readLease(store)) ?? holder;
+          await store.delete(takeoverKey);
+          throw new LockHeldError(winner, LOCK_KEY);
+        }
+      } else await store.delete(LOCK_KEY);
       expiresAt = new Date(now().getTime() + leaseMs).toISOString();
       if (!(await store.putIfAbsent(LOCK_KEY, document()))) {
         const winner = (await readLease(store)) ?? holder;
@@ -78,15 +86,23 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
     }
   }
   // Read back: on a store without conditional writes, the last writer wins; make sure it is us.
-  const written = await readLease(store);
-  if (written?.runId !== options.runId) {
+  const written = await readLock(store);
+  if (written?.lease.runId !== options.runId) {
     throw new LockHeldError(
-      written ?? { runId: "unknown", owner: "unknown", expiresAt: "unknown" },
+      written?.lease ?? { runId: "unknown", owner: "unknown", expiresAt: "unknown" },
       LOCK_KEY,
     );
   }
 
-  return leaseHandle(store, { runId: options.runId, owner, leaseMs, now, expiresAt, takeoverKey });
+  return leaseHandle(store, {
+    runId: options.runId,
+    owner,
+    leaseMs,
+    now,
+    expiresAt,
+    takeoverKey,
+    etag: written.etag,
+  });
 }
 
 /**
@@ -98,14 +114,15 @@ export async function resumeLease(
   store: BlobStore,
   options: { runId: string; owner: string; leaseMs: number; now?: () => Date },
 ): Promise<Lease | null> {
-  const current = await readLease(store);
-  if (current?.runId !== options.runId) return null;
+  const current = await readLock(store);
+  if (current?.lease.runId !== options.runId) return null;
   return leaseHandle(store, {
     runId: options.runId,
     owner: options.owner,
     leaseMs: options.leaseMs,
     now: options.now ?? (() => new Date()),
-    expiresAt: current.expiresAt,
+    expiresAt: current.lease.expiresAt,
+    etag: current.etag,
   });
 }
 
@@ -120,9 +137,17 @@ function leaseHandle(
     expiresAt: string;
     /** The takeover claim acquireLock made, deleted on release. */
     takeoverKey?: string | undefined;
+    /** The lock's entity tag as this run last wrote it (for compare-and-swap stores). */
+    etag?: string | undefined;
   },
 ): Lease {
   let expiresAt = held.expiresAt;
+  let etag = held.etag;
+  const lost = (current: LeaseDocument | null): MirrorError =>
+    new MirrorError(
+      `lost the sync lock: ${current ? `run ${current.runId} (owner ${current.owner}) took it over` : `${LOCK_KEY} was deleted`}`,
+      { fix: "another sync may be running; check _sync/lock and re-run later" },
+    );
   let timer: NodeJS.Timeout | undefined;
   const stop = (): void => {
     if (timer) clearInterval(timer);
@@ -133,21 +158,25 @@ function leaseHandle(
     owner: held.owner,
     expiresAt: () => expiresAt,
     async renew() {
-      const current = await readLease(store);
-      if (current?.runId !== held.runId) {
-        throw new MirrorError(
-          `lost the sync lock: ${current ? `run ${current.runId} (owner ${current.owner}) took it over` : `${LOCK_KEY} was deleted`}`,
-          { fix: "another sync may be running; check _sync/lock and re-run later" },
-        );
+      const next = new Date(held.now().getTime() + held.leaseMs).toISOString();
+      const document = JSON.stringify({ runId: held.runId, owner: held.owner, expiresAt: next });
+      if (etag !== undefined && store.replaceIfMatch) {
+        // Compare-and-swap: the lock is ours exactly while it is the version this run last wrote.
+        const written = await store.replaceIfMatch(LOCK_KEY, document, etag);
+        if (written === null) throw lost(await readLease(store));
+        etag = written;
+      } else {
+        // Read-then-write (fs): a takeover landing between the two is not seen (it needs a stalled run).
+        const current = await readLease(store);
+        if (current?.runId !== held.runId) throw lost(current);
+        await store.put(LOCK_KEY, document, { contentType: "application/json" });
       }
-      expiresAt = new Date(held.now().getTime() + held.leaseMs).toISOString();
-      const document = JSON.stringify({ runId: held.runId, owner: held.owner, expiresAt });
-      await store.put(LOCK_KEY, document, { contentType: "application/json" });
+      expiresAt = next;
     },
     async release() {
       stop();
-      const current = await readLease(store);
-      if (current?.runId === held.runId) await store.delete(LOCK_KEY);
+      if (etag !== undefined && store.deleteIfMatch) await store.deleteIfMatch(LOCK_KEY, etag);
+      else if ((await readLease(store))?.runId === held.runId) await store.delete(LOCK_KEY);
       if (held.takeoverKey) await store.delete(held.takeoverKey);
     },
     keepAlive(onError) {
@@ -163,6 +192,22 @@ function leaseHandle(
     },
   };
   return lease;
+}
+
+/**
+ * The current lease and the entity tag of the version read (stat before and after the read agree),
+ * or null when there is none.
+ */
+async function readLock(store: BlobStore): Promise<{ lease: LeaseDocument; etag?: string } | null> {
+  for (let attempt = 0; ; attempt++) {
+    const before = (await store.stat(LOCK_KEY))?.etag;
+    const lease = await readLease(store);
+    if (lease === null) return null;
+    const after = (await store.stat(LOCK_KEY))?.etag;
+    if (before === after) return after === undefined ? { lease } : { lease, etag: after };
+    // It kept changing under the read: no etag, so the handle falls back to read-then-write.
+    if (attempt >= 2) return { lease };
+  }
 }
 
 /** The current lease, or null when there is none (an unreadable lock reads as long expired). */

@@ -62,6 +62,14 @@ export interface BlobStore {
   /** Delete; absent is not an error. */
   delete(key: string): Promise<void>;
   /**
+   * Compare-and-swap for a small object: replace `key` only while its entity tag (`stat().etag`) is
+   * `etag`. Resolves with the new etag, or null when the object changed or is gone (S3: If-Match).
+   * Optional: the lock falls back to read-then-write on stores without it (fs).
+   */
+  replaceIfMatch?(key: string, body: Uint8Array | string, etag: string): Promise<string | null>;
+  /** Delete `key` only while its etag is `etag`; false when it changed or is gone. Optional, as above. */
+  deleteIfMatch?(key: string, etag: string): Promise<boolean>;
+  /**
    * Make every object put with `deferSync` durable (fs: fsync the files and their folders). Optional:
    * absent means every put is durable on return.
    */

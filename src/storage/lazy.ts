@@ -7,12 +7,28 @@ import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts
  */
 export class LazyStore<T extends BlobStore> implements BlobStore {
   readonly location: string;
+  /** Present when the backend has compare-and-swap (declared up front: callers test for it before load). */
+  readonly replaceIfMatch?: (key: string, body: Uint8Array | string, etag: string) => Promise<string | null>;
+  readonly deleteIfMatch?: (key: string, etag: string) => Promise<boolean>;
   #load: () => Promise<T>;
   #store: Promise<T> | undefined;
 
-  constructor(location: string, load: () => Promise<T>) {
+  constructor(location: string, load: () => Promise<T>, capabilities: { compareAndSwap?: boolean } = {}) {
     this.location = location;
     this.#load = load;
+    if (capabilities.compareAndSwap) {
+      this.replaceIfMatch = async (key, body, etag) =>
+        (await this.casBackend()).replaceIfMatch(key, body, etag);
+      this.deleteIfMatch = async (key, etag) => (await this.casBackend()).deleteIfMatch(key, etag);
+    }
+  }
+
+  private async casBackend(): Promise<Required<Pick<BlobStore, "replaceIfMatch" | "deleteIfMatch">>> {
+    const store = await this.resolve();
+    if (!store.replaceIfMatch || !store.deleteIfMatch) {
+      throw new Error(`${this.location}: the backend was declared with compare-and-swap but has none`);
+    }
+    return store as Required<Pick<BlobStore, "replaceIfMatch" | "deleteIfMatch">>;
   }
 
   /** The backend itself (loaded once). */
@@ -43,6 +59,10 @@ export class LazyStore<T extends BlobStore> implements BlobStore {
 
   async delete(key: string): Promise<void> {
     return (await this.resolve()).delete(key);
+  }
+
+  async flush(): Promise<void> {
+    await (await this.resolve()).flush?.();
   }
 
   async close(): Promise<void> {

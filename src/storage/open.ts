@@ -63,5 +63,7 @@ export function openStore(dest: string, options: OpenStoreOptions = {}): BlobSto
   assertValidPrefix(prefix);
   const storeOptions = { ...options.s3, bucket, prefix, clientConfig };
   const location = `s3://${bucket}/${prefix === "" ? "" : `${prefix}/`}`;
-  return new LazyStore<S3Store>(location, async () => new (await import("./s3.ts")).S3Store(storeOptions));
+  return new LazyStore<S3Store>(location, async () => new (await import("./s3.ts")).S3Store(storeOptions), {
+    compareAndSwap: true, // S3Store: If-Match (the lease renews and releases by compare-and-swap)
+  });
 }

@@ -248,25 +248,64 @@ export class S3Store implements BlobStore {
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
     assertValidKey(key);
     if ((await this.stat(key)) !== null) return false;
+    const result = await this.conditional("putIfAbsent", key, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: typeof body === "string" ? Buffer.from(body) : body,
+          IfNoneMatch: "*",
+        }),
+      ),
+    );
+    return result !== null;
+  }
+
+  async replaceIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<string | null> {
+    assertValidKey(key);
+    const result = await this.conditional("replaceIfMatch", key, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: typeof body === "string" ? Buffer.from(body) : body,
+          ContentType: "application/json",
+          IfMatch: etag,
+        }),
+      ),
+    );
+    if (result === null) return null;
+    return result.ETag ?? (await this.stat(key))?.etag ?? null;
+  }
+
+  async deleteIfMatch(key: string, etag: string): Promise<boolean> {
+    assertValidKey(key);
+    const result = await this.conditional("deleteIfMatch", key, () =>
+      this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, IfMatch: etag }),
+      ),
+    );
+    return result !== null;
+  }
+
+  /**
+   * A conditional request: null when S3 says the precondition failed (412) or the object is gone
+   * (404, not NoSuchBucket); a 409 ConditionalRequestConflict (another conditional write in flight)
+   * is retried.
+   */
+  private async conditional<T>(operation: string, key: string, send: () => Promise<T>): Promise<T | null> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.prefix + key,
-            Body: typeof body === "string" ? Buffer.from(body) : body,
-            IfNoneMatch: "*",
-          }),
-        );
-        return true;
+        return await send();
       } catch (error) {
-        if (httpStatus(error) === 412 || errorCode(error) === "PreconditionFailed") return false;
-        // A concurrent conditional write on the same key is in flight: S3 asks us to retry.
+        if (httpStatus(error) === 412 || errorCode(error) === "PreconditionFailed") return null;
+        // The object is gone (a 404 that is not NoSuchBucket: a missing bucket is a real failure).
+        if (isNotFound(error) && errorCode(error) !== "NoSuchBucket") return null;
         if ((httpStatus(error) === 409 || errorCode(error) === "ConditionalRequestConflict") && attempt < 5) {
           await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * Math.random()));
           continue;
         }
-        throw this.failure("putIfAbsent", key, error);
+        throw this.failure(operation, key, error);
       }
     }
   }

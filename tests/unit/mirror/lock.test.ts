@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LockHeldError, MirrorError } from "../../../src/mirror/errors.ts";
 import { acquireLock, LOCK_KEY, readLease, resumeLease } from "../../../src/mirror/lock.ts";
-import { memoryStore } from "./memory-store.ts";
+import { casMemoryStore, memoryStore } from "./memory-store.ts";
 
 const T0 = new Date("2026-03-10T12:00:00.000Z");
 const at = (ms: number) => () => new Date(T0.getTime() + ms);
@@ -139,6 +139,61 @@ describe("mirror/lock", () => {
       await expect(lease?.renew()).rejects.toBeInstanceOf(MirrorError);
       await lease?.release();
       expect((await readLease(store))?.runId).toBe("b");
+    });
+  });
+
+  describe("on a store with compare-and-swap (S3 If-Match)", () => {
+    const thief = JSON.stringify({ runId: "thief", owner: "host:9", expiresAt: "2026-03-10T13:00:00.000Z" });
+
+    it("renews by swapping the version it wrote: a takeover landing just before the swap wins", async () => {
+      const store = casMemoryStore();
+      const lease = await acquireLock(store, { runId: "a", owner: "host:1", leaseMs: 60_000, now: at(0) });
+      await lease.renew(); // an undisturbed renewal swaps fine
+      const swap = store.replaceIfMatch.bind(store);
+      // A read-then-write renewal would have read its own lease, then overwritten this.
+      store.replaceIfMatch = async (key, body, etag) => {
+        await store.put(LOCK_KEY, thief);
+        return swap(key, body, etag);
+      };
+
+      const error = await lease.renew().catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(MirrorError);
+      expect((error as Error).message).toContain("lost the sync lock: run thief");
+      expect(store.objects.get(LOCK_KEY)?.bytes.toString()).toBe(thief);
+    });
+
+    it("releases only the version it wrote, never a lease taken over since", async () => {
+      const store = casMemoryStore();
+      const lease = await acquireLock(store, { runId: "a", owner: "host:1", leaseMs: 60_000, now: at(0) });
+      const deleteIfMatch = store.deleteIfMatch.bind(store);
+      // The takeover lands between any read of the lock and the delete.
+      store.deleteIfMatch = async (key, etag) => {
+        await store.put(LOCK_KEY, thief);
+        return deleteIfMatch(key, etag);
+      };
+
+      await lease.release();
+
+      expect(store.objects.get(LOCK_KEY)?.bytes.toString()).toBe(thief);
+    });
+
+    it("takes over a stale lease only if it is still that lease when deleting it", async () => {
+      const store = casMemoryStore();
+      await acquireLock(store, { runId: "stale", owner: "host:1", leaseMs: 1000, now: at(0) });
+      const deleteIfMatch = store.deleteIfMatch.bind(store);
+      // Another taker replaces the stale lease with a live one between our check and our delete.
+      store.deleteIfMatch = async (key, etag) => {
+        if (key === LOCK_KEY) await store.put(LOCK_KEY, thief);
+        return deleteIfMatch(key, etag);
+      };
+
+      const error = await acquireLock(store, { runId: "b", owner: "host:2", now: at(60_000) }).catch(
+        (caught: unknown) => caught,
+      );
+
+      expect(error).toBeInstanceOf(LockHeldError);
+      expect(store.objects.get(LOCK_KEY)?.bytes.toString()).toBe(thief);
     });
   });
 });

@@ -17,6 +17,38 @@ export interface MemoryStore extends BlobStore {
   readonly unflushed: Set<string>;
 }
 
+/** `memoryStore` plus compare-and-swap (replaceIfMatch / deleteIfMatch), as S3 has with If-Match. */
+export function casMemoryStore(
+  initial: Record<string, string | Uint8Array> = {},
+): MemoryStore & Required<Pick<BlobStore, "replaceIfMatch" | "deleteIfMatch">> {
+  const store = memoryStore(initial);
+  const etagOf = (key: string): string | undefined => {
+    const object = store.objects.get(key);
+    return object
+      ? `"${createHash("md5").update(object.bytes).update(String(object.modified.getTime())).digest("hex")}"`
+      : undefined;
+  };
+  const stat = store.stat.bind(store);
+  return Object.assign(store, {
+    async stat(key: string): Promise<BlobStat | null> {
+      const found = await stat(key);
+      const etag = etagOf(key);
+      return found && etag ? { ...found, etag } : found;
+    },
+    async replaceIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<string | null> {
+      if (etagOf(key) !== etag) return null;
+      await new Promise((resolve) => setTimeout(resolve, 2)); // a new modified time, so a new etag
+      await store.put(key, body);
+      return etagOf(key) ?? null;
+    },
+    async deleteIfMatch(key: string, etag: string): Promise<boolean> {
+      if (etagOf(key) !== etag) return false;
+      await store.delete(key);
+      return true;
+    },
+  });
+}
+
 export function memoryStore(initial: Record<string, string | Uint8Array> = {}): MemoryStore {
   const objects = new Map<string, { bytes: Buffer; modified: Date }>();
   const writes: string[] = [];

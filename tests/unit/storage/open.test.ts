@@ -21,6 +21,10 @@ describe("storage/open", () => {
       // Loaded on first use, so folder commands never import the AWS SDK.
       expect(store).toBeInstanceOf(LazyStore);
       expect(store.location).toBe("s3://my-mirror/homebrew/");
+      // Declared before the SDK loads: the lease checks for compare-and-swap up front.
+      expect(typeof store.replaceIfMatch).toBe("function");
+      expect(typeof store.deleteIfMatch).toBe("function");
+      expect(typeof openStore("./mirror", { cwd: "/tmp" }).replaceIfMatch).toBe("undefined");
       const s3 = await (store as LazyStore<S3Store>).resolve();
       expect(s3).toBeInstanceOf(S3Store);
       expect([s3.bucket, s3.prefix, s3.location]).toEqual([

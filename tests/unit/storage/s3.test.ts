@@ -1,7 +1,7 @@
 /**
  * S3Store behaviour that s3rver cannot show (tests/integration/storage/s3.test.ts runs the conformance
  * suite against s3rver): the multipart copy used above CopyObject's 5 GiB limit (s3rver has no
- * UploadPartCopy) and AWS's conditional-write answers (s3rver ignores If-None-Match). These tests mock
+ * UploadPartCopy) and AWS's conditional-write answers (s3rver ignores If-None-Match and If-Match). These tests mock
  * the S3 API with aws-sdk-client-mock: they prove which requests S3Store sends and how it reads the
  * answers, not how S3 behaves.
  */
@@ -194,6 +194,39 @@ describe("storage/s3", () => {
 
       expect(await store.putIfAbsent("_sync/lock", "{}")).toBe(false);
       expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    });
+  });
+
+  describe("S3Store.replaceIfMatch / deleteIfMatch", () => {
+    it("sends If-Match with the etag and returns the new ETag", async () => {
+      const { store, s3 } = storeWithMock();
+      s3.on(PutObjectCommand).resolves({ ETag: '"v2"' });
+
+      expect(await store.replaceIfMatch("_sync/lock", "{}", '"v1"')).toBe('"v2"');
+      expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({
+        Key: "homebrew/_sync/lock",
+        IfMatch: '"v1"',
+      });
+    });
+
+    it("reads 412 Precondition Failed and 404 as 'changed or gone' (null / false)", async () => {
+      const { store, s3 } = storeWithMock();
+      s3.on(PutObjectCommand)
+        .rejectsOnce(awsError("PreconditionFailed", 412))
+        .rejectsOnce(awsError("NoSuchKey", 404));
+      s3.on(DeleteObjectCommand).rejects(awsError("PreconditionFailed", 412));
+
+      expect(await store.replaceIfMatch("_sync/lock", "{}", '"v1"')).toBeNull();
+      expect(await store.replaceIfMatch("_sync/lock", "{}", '"v1"')).toBeNull();
+      expect(await store.deleteIfMatch("_sync/lock", '"v1"')).toBe(false);
+      expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toMatchObject({ IfMatch: '"v1"' });
+    });
+
+    it("fails, naming the key, when the bucket itself is missing", async () => {
+      const { store, s3 } = storeWithMock();
+      s3.on(DeleteObjectCommand).rejects(awsError("NoSuchBucket", 404));
+
+      await expect(store.deleteIfMatch("_sync/lock", '"v1"')).rejects.toBeInstanceOf(StorageError);
     });
   });
 
