@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { UpstreamError } from "../../../src/homebrew/errors.ts";
 import { parseManifest, RegistryClient, tagFromRefName } from "../../../src/homebrew/registry-client.ts";
-import { withEmulator } from "../../helpers/emulator.ts";
+import { startTestEmulator, withEmulator } from "../../helpers/emulator.ts";
 
 async function sha256Of(body: Readable): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
@@ -267,6 +267,45 @@ describe("homebrew/registry-client", () => {
       expect(error).toBeInstanceOf(UpstreamError);
       expect((error as UpstreamError).retryable).toBe(true);
       expect((error as Error).message).toMatch(/interrupted after 10 bytes/);
+    });
+  });
+
+  describe("kept-alive connections under backpressure", () => {
+    it("streams 60 blobs, 4 at a time, each read slowly, over connections reused from the pool", {
+      timeout: 30_000,
+    }, async () => {
+      // Slow readers fill each body's buffer, so sockets are paused when their body ends and go back to
+      // the pool paused: a request that takes one must start it reading again (a hang, before the fix).
+      const sizes = Array.from({ length: 60 }, (_, i) => 64 * 1024 + ((i * 7_919_113) % (3 * 1024 * 1024)));
+      const upstream = await startTestEmulator({
+        fixtures: false,
+        synthetic: { formulae: 60, tags: ["arm64_sequoia"], sizes: ({ index }) => sizes[index] ?? 4096 },
+      });
+      try {
+        const registry = new RegistryClient({ registryBase: upstream.registry, idleTimeoutMs: 10_000 });
+        const bottles = [...upstream.index.bottles];
+        const mismatches: string[] = [];
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            for (let bottle = bottles[next++]; bottle !== undefined; bottle = bottles[next++]) {
+              const blob = await registry.blob(bottle.image, bottle.sha256);
+              const hash = createHash("sha256");
+              for await (const chunk of blob.body) {
+                hash.update(chunk as Buffer);
+                await new Promise((resolve) => setImmediate(resolve));
+              }
+              if (hash.digest("hex") !== bottle.sha256) mismatches.push(bottle.formula);
+            }
+          }),
+        );
+
+        expect(mismatches).toEqual([]);
+        // Every blob came through the blob host exactly once (no retries hid a stall).
+        expect(upstream.stats.blobHostRequests).toBe(60);
+      } finally {
+        await upstream.close();
+      }
     });
   });
 
