@@ -26,6 +26,12 @@ export interface ExecuteOptions {
   apiFiles?: ApiFile[];
   /** Manifests already read while planning; the rest are fetched again. */
   manifests?: Map<string, FetchedManifest>;
+  /**
+   * The keys the store held when this process planned moments ago: a transfer whose key was not among
+   * them has no object to adopt and skips the check (a stat, or a HEAD on S3, per bottle). Only for a
+   * plan made in the same process: a plan resumed after a crash may find its own finished bottles.
+   */
+  listed?: ReadonlySet<string>;
   retry?: RetryOptions;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
@@ -190,6 +196,7 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
         const result = await transferBottle(ref, {
           store,
           registry: options.registry,
+          ...(options.listed && !options.listed.has(ref.key) ? { absent: true } : {}),
           ...(options.retry ? { retry: options.retry } : {}),
           ...(signal ? { signal: signal } : {}),
           onBytes: (delta) => {

@@ -81,6 +81,8 @@ export interface PreparedSync {
   apiFiles: ApiFile[];
   /** Manifests read while planning (their raw bytes are stored by the executor). */
   manifests: Map<string, FetchedManifest>;
+  /** Keys under `bottles/` the store held while planning (in memory only; see executePlan's `listed`). */
+  listed: ReadonlySet<string>;
   durationsMs: Record<string, number>;
 }
 
@@ -103,9 +105,12 @@ export function planKey(runId: string): string {
 
 /**
  * Drops from `state` every bottle and manifest the store no longer holds with the recorded size (one
- * listing of `bottles/`); returns their keys.
+ * listing of `bottles/`); returns their keys, and the keys the listing found.
  */
-export async function forgetMissing(store: BlobStore, state: MirrorState): Promise<string[]> {
+export async function forgetMissing(
+  store: BlobStore,
+  state: MirrorState,
+): Promise<{ missing: string[]; listed: Set<string> }> {
   const sizes = new Map<string, number>();
   for await (const object of store.list("bottles/")) sizes.set(object.key, object.size);
   const missing: string[] = [];
@@ -116,7 +121,7 @@ export async function forgetMissing(store: BlobStore, state: MirrorState): Promi
       missing.push(key);
     }
   }
-  return missing;
+  return { missing, listed: new Set(sizes.keys()) };
 }
 
 /**
@@ -153,7 +158,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
   // The state says what was stored; the store says what is there now (a file deleted by hand, a
   // bucket restored from a backup). What is gone is planned again rather than kept, so the API never
   // names a bottle the store lacks.
-  const missing = await time("check", () => forgetMissing(options.store, state));
+  const { missing, listed } = await time("check", () => forgetMissing(options.store, state));
   if (missing.length > 0) {
     options.onPhase?.("check", `${missing.length} recorded objects are missing from the store`);
   }
@@ -239,7 +244,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     totals,
     byTag,
   };
-  return { plan: stored, apiFiles, manifests, durationsMs };
+  return { plan: stored, apiFiles, manifests, listed, durationsMs };
 }
 
 export function toRunError(key: string, error: unknown): RunError {

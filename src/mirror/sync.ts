@@ -114,6 +114,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
       plan,
       apiFiles: prepared.apiFiles,
       manifests: prepared.manifests,
+      listed: prepared.listed,
       durationsMs: prepared.durationsMs,
       startedAt,
       now,

@@ -26,6 +26,8 @@ export interface ManifestSource {
 export interface TransferOptions {
   store: BlobStore;
   registry: BlobSource;
+  /** Known to have no object at the key (listed moments ago): skip looking for one to adopt. */
+  absent?: boolean;
   retry?: RetryOptions;
   signal?: AbortSignal;
   /** Bytes received (negative when a failed attempt's bytes are taken back). */
@@ -56,7 +58,7 @@ export async function transferBottle(
   options: TransferOptions,
 ): Promise<TransferResult> {
   const { store } = options;
-  const adopted = await adoptIfVerified(store, ref.key, ref.sha256, ref.size);
+  const adopted = options.absent ? null : await adoptIfVerified(store, ref.key, ref.sha256, ref.size);
   if (adopted !== null) return { key: ref.key, ...adopted, adopted: true, attempts: 0 };
   let attempts = 0;
   try {

@@ -169,6 +169,24 @@ describe("mirror/sync", () => {
       expect(upstream.blobRequests).toEqual([`wget@${upstream.shaOf("wget", "x86_64_linux")}`]);
     });
 
+    it("looks for an object to adopt only where the planning listing found one (no stat per new bottle)", async () => {
+      const upstream = fakeUpstream(["wget"]);
+      const sha = upstream.shaOf("wget", "arm64_sequoia");
+      const kept = "bottles/wget-1.0.arm64_sequoia.bottle.tar.gz";
+      const store = memoryStore({ [kept]: upstream.bytes.get(sha) ?? "" });
+      const statted: string[] = [];
+      const stat = store.stat.bind(store);
+      store.stat = (key) => {
+        if (key.endsWith(".tar.gz")) statted.push(key);
+        return stat(key);
+      };
+
+      const { report } = await run(store, upstream);
+
+      expect(report.counts).toMatchObject({ adopted: 1, transferred: 1 });
+      expect(statted).toEqual([kept]);
+    });
+
     it("re-downloads a stored object whose bytes do not re-hash to the indexed sha256", async () => {
       const upstream = fakeUpstream(["wget"]);
       const store = memoryStore({ "bottles/wget-1.0.arm64_sequoia.bottle.tar.gz": "garbage" });
