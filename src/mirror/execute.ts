@@ -3,7 +3,8 @@ import type { RetryOptions } from "../homebrew/retry.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { StateError } from "./errors.ts";
-import type { Lease } from "./lock.ts";
+import { type Lease, LOCK_KEY } from "./lock.ts";
+import { ManifestWriter } from "./manifest-writer.ts";
 import { runPool } from "./pool.ts";
 import { type StoredPlan, toRunError } from "./prepare.ts";
 import type { ProgressListener } from "./progress.ts";
@@ -14,7 +15,6 @@ import {
   type FetchedManifest,
   fetchManifest,
   type ManifestSource,
-  storeManifest,
   transferBottle,
 } from "./transfer.ts";
 
@@ -53,10 +53,11 @@ export interface ExecuteOptions {
 }
 
 /**
- * Applies a plan (rclone's copy; changesets' applyReleasePlan): transfers (bounded by
- * `concurrency.transfers`) → manifests → if anything failed: state for what succeeded + report, no
- * publish, no prune → else API files LAST → state → run report → prune superseded past retention.
- * Idempotent: a re-run of the same plan adopts what is already stored and verified.
+ * Applies a plan (rclone's copy; changesets' applyReleasePlan) in named phases: manifests →
+ * transfers (bounded by `concurrency.transfers`; manifests stored as their bottles land) → if anything
+ * failed: state for what succeeded + report, no publish, no prune → else publish (API files LAST) →
+ * commit (state, run report) → prune (superseded past retention). Idempotent: a re-run of the same
+ * plan adopts what is already stored and verified.
  */
 export async function executePlan(options: ExecuteOptions): Promise<RunReport> {
   const controller = new AbortController();
@@ -72,7 +73,46 @@ export async function executePlan(options: ExecuteOptions): Promise<RunReport> {
   }
 }
 
+/**
+ * The phases of one run, in order; each is a function below that reads in one sitting. Every phase
+ * after `transfers` runs only if nothing failed (a failed run records what it finished and stops).
+ */
 async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<RunReport> {
+  const run = await startRun(options, signal);
+  const manifests = new ManifestWriter(run.plan, options.manifests ?? new Map(), {
+    store: run.store,
+    manifests: run.state.manifests,
+    now: run.now,
+    onStored: () => run.report.counts.manifestsStored++,
+    onError: (error) => run.report.errors.push(error),
+  });
+  await fetchManifests(run, manifests);
+  const failedBottles = await transferBottles(run, manifests);
+  await storeRemainingManifests(run, manifests, failedBottles);
+  if (!(await readyToPublish(run))) return commitFailed(run);
+  await publishApi(run);
+  await commit(run);
+  await prune(run);
+  for (const ref of run.plan.api) if (ref.staged) await run.store.delete(ref.staged);
+  return run.report;
+}
+
+/** What every phase shares: the plan, the store, the state being built and the report. */
+interface Run {
+  options: ExecuteOptions;
+  store: BlobStore;
+  plan: StoredPlan;
+  state: MirrorState & { manifests: NonNullable<MirrorState["manifests"]> };
+  report: RunReport;
+  signal: AbortSignal;
+  now: () => Date;
+  emit: ProgressListener;
+  /** Runs `step`, adding its duration to `report.durationsMs[name]`. */
+  time<T>(name: string, step: () => Promise<T>): Promise<T>;
+}
+
+/** The report as planned, and the state as stored minus what the planner found gone. */
+async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<Run> {
   const { store, plan } = options;
   const now = options.now ?? (() => new Date());
   const report = emptyReport(plan.runId, store.location, plan.settings.tags, options.startedAt ?? now());
@@ -92,7 +132,13 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
       message: `${entry.name} was rejected (${entry.reason}); the API would name its bottles, so it is not published: add it to mirror.formulae.exclude to publish without it`,
     });
   }
-  const emit = options.onProgress ?? (() => {});
+  const loaded = await loadState(store);
+  const state = { ...loaded, manifests: loaded.manifests ?? {} };
+  // What the planner found gone from the store (the plan moves it again if the index still names it).
+  for (const key of plan.forgotten ?? []) {
+    delete state.entries[key];
+    delete state.manifests[key];
+  }
   const time = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     try {
@@ -101,137 +147,71 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
       report.durationsMs[name] = (report.durationsMs[name] ?? 0) + Math.round(performance.now() - t0);
     }
   };
+  return { options, store, plan, state, report, signal, now, emit: options.onProgress ?? (() => {}), time };
+}
 
-  const state = await loadState(store);
-  state.manifests ??= {};
-  // What the planner found gone from the store (the plan moves it again if the index still names it).
-  for (const key of plan.forgotten ?? []) {
-    delete state.entries[key];
-    delete state.manifests[key];
-  }
-  const manifests = new Map(options.manifests ?? []);
-  const failedManifests = new Set(plan.manifestErrors.map((error) => error.key));
-
-  // Manifests not read while planning (a worker in another process): read them now, for their bytes.
-  const missing = plan.manifests.filter((m) => !manifests.has(m.key) && !failedManifests.has(m.key));
-  if (missing.length > 0) {
-    emit({ type: "phase", phase: "manifests", detail: `${missing.length} manifests` });
-    await time("manifests", async () => {
-      const results = await runPool(
-        missing,
-        poolOptions("checkers", plan.settings.concurrency.checkers, signal),
-        (manifest) => fetchManifest(manifest, options.registry),
-      );
-      results.forEach((result, position) => {
-        const manifest = missing[position];
-        if (!manifest || !result) return;
-        if (result.ok) manifests.set(manifest.key, result.value);
-        else {
-          failedManifests.add(manifest.key);
-          report.errors.push(toRunError(manifest.key, result.error));
-        }
-      });
+/** Phase `manifests`: reads the manifests not read while planning (a worker in another process). */
+async function fetchManifests(run: Run, manifests: ManifestWriter): Promise<void> {
+  const missing = manifests.missing();
+  if (missing.length === 0) return;
+  run.emit({ type: "phase", phase: "manifests", detail: `${missing.length} manifests` });
+  await run.time("manifests", async () => {
+    const results = await runPool(
+      missing,
+      poolOptions("checkers", run.plan.settings.concurrency.checkers, run.signal),
+      (manifest) => fetchManifest(manifest, run.options.registry),
+    );
+    results.forEach((result, position) => {
+      const manifest = missing[position];
+      if (!manifest || !result) return;
+      if (result.ok) manifests.fetchedOne(manifest.key, result.value);
+      else manifests.fetchFailed(manifest.key, result.error);
     });
-  }
+  });
+}
 
-  // A manifest is stored as soon as every bottle it describes is in the store (overlapping transfers).
-  const manifestOf = new Map<string, string>();
-  const waitingOn = new Map<string, number>();
-  const transferring = new Set(plan.transfers.map((ref) => ref.key));
-  for (const manifest of plan.manifests) {
-    for (const bottle of manifest.bottles) manifestOf.set(bottle.key, manifest.key);
-    waitingOn.set(manifest.key, manifest.bottles.filter((bottle) => transferring.has(bottle.key)).length);
-  }
-  const storedManifests = new Set<string>();
-  const manifestErrors = new Set<string>();
-  const storeReadyManifest = async (manifest: (typeof plan.manifests)[number]): Promise<void> => {
-    const fetched = manifests.get(manifest.key);
-    if (!fetched || storedManifests.has(manifest.key) || manifestErrors.has(manifest.key)) return;
-    storedManifests.add(manifest.key);
-    try {
-      await storeManifest(store, fetched);
-    } catch (error) {
-      storedManifests.delete(manifest.key);
-      manifestErrors.add(manifest.key);
-      report.errors.push(toRunError(manifest.key, error));
-      return;
-    }
-    (state.manifests as NonNullable<MirrorState["manifests"]>)[manifest.key] = {
-      sha256: fetched.sha256,
-      size: fetched.raw.byteLength,
-      formula: manifest.formula,
-      tag: "manifest",
-      syncedAt: now().toISOString(),
-    };
-    report.counts.manifestsStored++;
-  };
-  const manifestsByKey = new Map(plan.manifests.map((manifest) => [manifest.key, manifest]));
-
-  // Transfers, saving the state in the background (after `saveEvery` completions and `saveIntervalMs`)
-  // so a killed run resumes without re-hashing what it had finished. No transfer waits for a save.
-  emit({ type: "phase", phase: "transfers", detail: `${plan.transfers.length} bottles` });
-  const saveEvery = options.saveEvery ?? 25;
-  const saveIntervalMs = options.saveIntervalMs ?? 10_000;
-  let sinceSave = 0;
-  let lastSave = performance.now();
-  let saving: Promise<void> = Promise.resolve();
-  let saveError: unknown;
-  const checkpoint = (): void => {
-    saving = saving
-      .then(() => saveState(store, state, now()))
-      .catch((error: unknown) => {
-        saveError ??= error;
-      });
-  };
-  const failedBottles = new Set<string>();
+/**
+ * Phase `transfers`: every planned bottle (bounded by `concurrency.transfers`), each manifest stored
+ * once its bottles are in, the state checkpointed in the background. Returns the bottles that failed
+ * (or never started, in an aborted run); each is a report error.
+ */
+async function transferBottles(run: Run, manifests: ManifestWriter): Promise<Set<string>> {
+  const { plan, report, state, options } = run;
+  run.emit({ type: "phase", phase: "transfers", detail: `${plan.transfers.length} bottles` });
+  const checkpoints = new Checkpoints(run);
+  const failed = new Set<string>();
   let done = 0;
   let bytes = 0;
-  const progress = (): void =>
-    emit({ type: "bytes", bytes, totalBytes: plan.totals.bytes, done, total: plan.transfers.length });
-  await time("transfers", async () => {
+  await run.time("transfers", async () => {
     const results = await runPool(
       plan.transfers,
-      poolOptions("transfers", plan.settings.concurrency.transfers, signal),
+      poolOptions("transfers", plan.settings.concurrency.transfers, run.signal),
       async (ref) => {
         const result = await transferBottle(ref, {
-          store,
+          store: run.store,
           registry: options.registry,
           ...(options.listed && !options.listed.has(ref.key) ? { absent: true } : {}),
           ...(options.retry ? { retry: options.retry } : {}),
-          ...(signal ? { signal: signal } : {}),
+          signal: run.signal,
           onBytes: (delta) => {
             bytes += delta;
           },
           onRetry: (key, attempt, delayMs, error) =>
-            emit({ type: "retry", key, attempt, delayMs, error: errorMessage(error) }),
+            run.emit({ type: "retry", key, attempt, delayMs, error: errorMessage(error) }),
         });
         state.entries[ref.key] = {
           sha256: result.sha256,
           size: result.size,
           formula: ref.formula,
           tag: ref.tag,
-          syncedAt: now().toISOString(),
+          syncedAt: run.now().toISOString(),
         };
         done++;
-        const manifestKey = manifestOf.get(ref.key);
-        if (manifestKey !== undefined) {
-          const left = (waitingOn.get(manifestKey) ?? 1) - 1;
-          waitingOn.set(manifestKey, left);
-          const manifest = manifestsByKey.get(manifestKey);
-          if (left === 0 && manifest) await storeReadyManifest(manifest);
-        }
-        emit({
-          type: "file",
-          key: ref.key,
-          outcome: result.adopted ? "adopted" : "transferred",
-          size: result.size,
-        });
-        progress();
-        if (++sinceSave >= saveEvery && performance.now() - lastSave >= saveIntervalMs) {
-          sinceSave = 0;
-          lastSave = performance.now();
-          checkpoint();
-        }
+        await manifests.bottleStored(ref.key);
+        const outcome = result.adopted ? "adopted" : "transferred";
+        run.emit({ type: "file", key: ref.key, outcome, size: result.size });
+        run.emit({ type: "bytes", bytes, totalBytes: plan.totals.bytes, done, total: plan.transfers.length });
+        checkpoints.completed();
         return result;
       },
     );
@@ -246,66 +226,111 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
           report.bytes.transferred += result.value.size;
         }
       } else {
-        failedBottles.add(ref.key);
+        failed.add(ref.key);
         report.errors.push(toRunError(ref.key, result.error));
-        emit({ type: "file", key: ref.key, outcome: "failed", error: errorMessage(result.error) });
+        run.emit({ type: "file", key: ref.key, outcome: "failed", error: errorMessage(result.error) });
       }
     });
   });
-  await saving;
-  if (saveError !== undefined) report.errors.push(toRunError(STATE_KEY, saveError));
-
+  await checkpoints.settled();
   // Items the pool never started (aborted run) count as failed.
-  const settledCount = report.counts.transferred + report.counts.adopted + failedBottles.size;
-  if (settledCount < plan.transfers.length) {
-    for (const ref of plan.transfers) {
-      if (!state.entries[ref.key] || state.entries[ref.key]?.sha256 !== ref.sha256) {
-        if (!failedBottles.has(ref.key)) {
-          failedBottles.add(ref.key);
-          report.errors.push({ key: ref.key, message: "not started: the run was cancelled" });
-        }
-      }
-    }
+  for (const ref of plan.transfers) {
+    if (failed.has(ref.key) || state.entries[ref.key]?.sha256 === ref.sha256) continue;
+    failed.add(ref.key);
+    report.errors.push({ key: ref.key, message: "not started: the run was cancelled" });
+  }
+  return failed;
+}
+
+/**
+ * The state saved in the background while transfers run (after `saveEvery` completions and at most
+ * every `saveIntervalMs`), so a killed run resumes without re-hashing what it had finished. No
+ * transfer waits for a save; a failed save is a report error once the transfers settle.
+ */
+class Checkpoints {
+  private sinceSave = 0;
+  private lastSave = performance.now();
+  private saving: Promise<void> = Promise.resolve();
+  private error: unknown;
+  private readonly every: number;
+  private readonly intervalMs: number;
+
+  constructor(private readonly run: Run) {
+    this.every = run.options.saveEvery ?? 25;
+    this.intervalMs = run.options.saveIntervalMs ?? 10_000;
   }
 
-  // Manifests whose bottles were all kept (none transferred): store them now.
-  await time("storeManifests", async () => {
-    const ready = plan.manifests.filter(
-      (m) => !storedManifests.has(m.key) && m.bottles.every((bottle) => !failedBottles.has(bottle.key)),
-    );
+  completed(): void {
+    if (++this.sinceSave < this.every || performance.now() - this.lastSave < this.intervalMs) return;
+    this.sinceSave = 0;
+    this.lastSave = performance.now();
+    this.saving = this.saving
+      .then(() => saveState(this.run.store, this.run.state, this.run.now()))
+      .catch((error: unknown) => {
+        this.error ??= error;
+      });
+  }
+
+  /** Waits for the save in flight; records its failure, if any. */
+  async settled(): Promise<void> {
+    await this.saving;
+    if (this.error !== undefined) this.run.report.errors.push(toRunError(STATE_KEY, this.error));
+  }
+}
+
+/** Manifests whose bottles were all kept or made it (none left in transfer): store them now. */
+async function storeRemainingManifests(
+  run: Run,
+  manifests: ManifestWriter,
+  failedBottles: ReadonlySet<string>,
+): Promise<void> {
+  await run.time("storeManifests", async () => {
     await runPool(
-      ready,
-      poolOptions("checkers", plan.settings.concurrency.checkers, signal),
-      storeReadyManifest,
+      manifests.notStoredWithout(failedBottles),
+      poolOptions("checkers", run.plan.settings.concurrency.checkers, run.signal),
+      (manifest) => manifests.store(manifest),
     );
   });
+}
 
+/**
+ * True when the run may publish: no error so far, not aborted, and the lease still ours. The lease
+ * is renewed only every third of its length: checking right before publishing makes a run that was
+ * taken over in between stop here (DESIGN.md §2).
+ */
+async function readyToPublish(run: Run): Promise<boolean> {
+  const { report, signal, options } = run;
   // Aborted by the caller, or by losing the lease: say why.
   if (signal.aborted && signal.reason instanceof Error) {
-    report.errors.push(
-      toRunError(signal.reason.name === "MirrorError" ? "_sync/lock" : "(run)", signal.reason),
-    );
+    report.errors.push(toRunError(signal.reason.name === "MirrorError" ? LOCK_KEY : "(run)", signal.reason));
   }
-  // The lease is renewed only every third of its length: make sure it is still ours right before
-  // publishing, so a run that was taken over in between stops here (DESIGN.md §2).
   if (options.lease && report.errors.length === 0 && !signal.aborted) {
     await options.lease.renew().catch((error: unknown) => {
-      report.errors.push(toRunError("_sync/lock", error));
+      report.errors.push(toRunError(LOCK_KEY, error));
     });
   }
   report.counts.failed = report.errors.length;
-  if (report.errors.length > 0 || signal.aborted) {
-    report.status = "failed";
-    await saveState(store, state, now());
-    return finish(store, report, now, options.reportKey);
-  }
+  return report.errors.length === 0 && !signal.aborted;
+}
 
-  // Publish the API LAST: every bottle it names (for the mirrored tags) is now in the store, and on
-  // disk: the flush comes first, so a power loss cannot keep the API and lose a bottle it names.
-  emit({ type: "phase", phase: "publish", detail: `${plan.api.length} API files` });
-  await time("publish", async () => {
+/** A failed run: the state records what it finished (the next run resumes), then the report. */
+async function commitFailed(run: Run): Promise<RunReport> {
+  run.report.status = "failed";
+  await saveState(run.store, run.state, run.now());
+  return finish(run);
+}
+
+/**
+ * Phase `publish`: the API files, LAST. Every bottle they name (for the mirrored tags) is now in the
+ * store, and on disk: the flush comes first, so a power loss cannot keep the API and lose a bottle it
+ * names.
+ */
+async function publishApi(run: Run): Promise<void> {
+  const { store, plan, report, state } = run;
+  run.emit({ type: "phase", phase: "publish", detail: `${plan.api.length} API files` });
+  await run.time("publish", async () => {
     await store.flush?.();
-    const inMemory = new Map((options.apiFiles ?? []).map((file) => [file.key, file]));
+    const inMemory = new Map((run.options.apiFiles ?? []).map((file) => [file.key, file]));
     state.api ??= {};
     for (const ref of plan.api) {
       const previous = state.api[ref.key];
@@ -321,13 +346,19 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
         contentType: "application/json",
         deferSync: true,
       });
-      state.api[ref.key] = { sha256: ref.sha256, size: ref.size, syncedAt: now().toISOString() };
+      state.api[ref.key] = { sha256: ref.sha256, size: ref.size, syncedAt: run.now().toISOString() };
       report.counts.apiPublished++;
     }
   });
+}
 
-  // The index names these again (clear any supersededAt), or no longer names those (start retention).
-  const stamp = now().toISOString();
+/**
+ * Phase `commit`: what the index names again loses its `supersededAt`, what it no longer names starts
+ * its retention; then the state and the run report are written.
+ */
+async function commit(run: Run): Promise<void> {
+  const { plan, state, report } = run;
+  const stamp = run.now().toISOString();
   for (const key of plan.keeps) delete state.entries[key]?.supersededAt;
   for (const key of plan.manifestKeeps) delete state.manifests[key]?.supersededAt;
   for (const key of plan.supersede) {
@@ -337,28 +368,33 @@ async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<Ru
       report.counts.superseded++;
     }
   }
-  await saveState(store, state, now());
-  await finish(store, report, now, options.reportKey);
+  await saveState(run.store, state, run.now());
+  await finish(run);
+}
 
-  // Prune superseded objects past the retention (only ever after a successful run, and only while the
-  // lease is still ours: a run that took over since may be relying on what this one would delete).
-  if (plan.prunes.length > 0 && !(await stillLeased(options.lease, signal))) {
-    emit({ type: "phase", phase: "prune", detail: "skipped: this run no longer holds the sync lock" });
-  } else if (plan.prunes.length > 0) {
-    emit({ type: "phase", phase: "prune", detail: `${plan.prunes.length} superseded objects` });
-    await time("prune", async () => {
-      for (const key of plan.prunes) {
-        await store.delete(key);
-        delete state.entries[key];
-        delete state.manifests?.[key];
-        report.counts.pruned++;
-      }
-    });
-    await saveState(store, state, now());
-    await finish(store, report, now, options.reportKey);
+/**
+ * Phase `prune`: superseded objects past the retention (only ever after a successful run, and only
+ * while the lease is still ours: a run that took over since may be relying on what this one would
+ * delete); then the state and report again.
+ */
+async function prune(run: Run): Promise<void> {
+  const { plan, state, report } = run;
+  if (plan.prunes.length === 0) return;
+  if (!(await stillLeased(run.options.lease, run.signal))) {
+    run.emit({ type: "phase", phase: "prune", detail: "skipped: this run no longer holds the sync lock" });
+    return;
   }
-  for (const ref of plan.api) if (ref.staged) await store.delete(ref.staged);
-  return report;
+  run.emit({ type: "phase", phase: "prune", detail: `${plan.prunes.length} superseded objects` });
+  await run.time("prune", async () => {
+    for (const key of plan.prunes) {
+      await run.store.delete(key);
+      delete state.entries[key];
+      delete state.manifests[key];
+      report.counts.pruned++;
+    }
+  });
+  await saveState(run.store, state, run.now());
+  await finish(run);
 }
 
 /** True while the run's lease (if any) is still its own, checked with a renewal. */
@@ -371,15 +407,12 @@ async function stillLeased(lease: Lease | undefined, signal: AbortSignal): Promi
   );
 }
 
-async function finish(
-  store: BlobStore,
-  report: RunReport,
-  now: () => Date,
-  reportKey = runReportKey(report.runId),
-): Promise<RunReport> {
-  report.finishedAt = now().toISOString();
+/** Writes the run report (the caller's `reportKey`, default `_sync/runs/<runId>.json`). */
+async function finish(run: Run): Promise<RunReport> {
+  const { report } = run;
+  report.finishedAt = run.now().toISOString();
   report.durationsMs.total = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
-  await writeJson(store, reportKey, report);
+  await writeJson(run.store, run.options.reportKey ?? runReportKey(report.runId), report);
   return report;
 }
 

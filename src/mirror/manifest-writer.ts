@@ -1,0 +1,97 @@
+import type { BlobStore } from "../storage/blob-store.ts";
+import type { PlannedManifest } from "./plan.ts";
+import { type StoredPlan, toRunError } from "./prepare.ts";
+import type { RunError } from "./report.ts";
+import type { MirrorState } from "./state.ts";
+import { type FetchedManifest, storeManifest } from "./transfer.ts";
+
+/**
+ * The executor's bookkeeping for manifests: which were fetched, which failed, and how many of each
+ * one's bottles are still in transfer. A manifest is stored as soon as every bottle it describes is in
+ * the store (so manifests land while other transfers run), and never twice.
+ */
+export class ManifestWriter {
+  private readonly fetched: Map<string, FetchedManifest>;
+  private readonly failed: Set<string>;
+  private readonly stored = new Set<string>();
+  private readonly byKey: Map<string, PlannedManifest>;
+  /** Bottle key → the key of the manifest that describes it. */
+  private readonly manifestOf = new Map<string, string>();
+  /** Manifest key → bottles of it still in transfer. */
+  private readonly waitingOn = new Map<string, number>();
+
+  constructor(
+    private readonly plan: StoredPlan,
+    fetched: ReadonlyMap<string, FetchedManifest>,
+    private readonly record: {
+      store: BlobStore;
+      manifests: NonNullable<MirrorState["manifests"]>;
+      now: () => Date;
+      onStored: () => void;
+      onError: (error: RunError) => void;
+    },
+  ) {
+    this.fetched = new Map(fetched);
+    this.failed = new Set(plan.manifestErrors.map((error) => error.key));
+    this.byKey = new Map(plan.manifests.map((manifest) => [manifest.key, manifest]));
+    const transferring = new Set(plan.transfers.map((ref) => ref.key));
+    for (const manifest of plan.manifests) {
+      for (const bottle of manifest.bottles) this.manifestOf.set(bottle.key, manifest.key);
+      this.waitingOn.set(manifest.key, manifest.bottles.filter((b) => transferring.has(b.key)).length);
+    }
+  }
+
+  /** Manifests the run needs and has neither read nor failed to read. */
+  missing(): PlannedManifest[] {
+    return this.plan.manifests.filter((m) => !this.fetched.has(m.key) && !this.failed.has(m.key));
+  }
+
+  fetchedOne(key: string, manifest: FetchedManifest): void {
+    this.fetched.set(key, manifest);
+  }
+
+  fetchFailed(key: string, error: unknown): void {
+    this.failed.add(key);
+    this.record.onError(toRunError(key, error));
+  }
+
+  /** A bottle is in the store: stores its manifest if that was the last bottle it waited for. */
+  async bottleStored(bottleKey: string): Promise<void> {
+    const manifestKey = this.manifestOf.get(bottleKey);
+    if (manifestKey === undefined) return;
+    const left = (this.waitingOn.get(manifestKey) ?? 1) - 1;
+    this.waitingOn.set(manifestKey, left);
+    const manifest = this.byKey.get(manifestKey);
+    if (left === 0 && manifest) await this.store(manifest);
+  }
+
+  /** Manifests not stored yet whose bottles all made it (kept ones, or none transferred). */
+  notStoredWithout(failedBottles: ReadonlySet<string>): PlannedManifest[] {
+    return this.plan.manifests.filter(
+      (m) => !this.stored.has(m.key) && m.bottles.every((bottle) => !failedBottles.has(bottle.key)),
+    );
+  }
+
+  /** Stores one manifest's raw bytes and records it in the state; a failure is a run error. */
+  async store(manifest: PlannedManifest): Promise<void> {
+    const fetched = this.fetched.get(manifest.key);
+    if (!fetched || this.stored.has(manifest.key) || this.failed.has(manifest.key)) return;
+    this.stored.add(manifest.key);
+    try {
+      await storeManifest(this.record.store, fetched);
+    } catch (error) {
+      this.stored.delete(manifest.key);
+      this.failed.add(manifest.key);
+      this.record.onError(toRunError(manifest.key, error));
+      return;
+    }
+    this.record.manifests[manifest.key] = {
+      sha256: fetched.sha256,
+      size: fetched.raw.byteLength,
+      formula: manifest.formula,
+      tag: "manifest",
+      syncedAt: this.record.now().toISOString(),
+    };
+    this.record.onStored();
+  }
+}
