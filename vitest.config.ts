@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
+    // Builds dist/cli when it is stale, so spawned `bin/hbsync.js` runs the built CLI.
+    globalSetup: ["tests/helpers/global-setup.ts"],
     // Integration tests start real servers (emulator, s3rver, smtp-server, terraform): give them room.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -11,15 +11,25 @@
  * pinned). ESM bundles of CommonJS dependencies need `require` (DESIGN.md §7): the banner provides it.
  * Homebrew's public key is read at run time relative to the module (src/homebrew/keys.ts), so it is
  * copied to `keys/homebrew-1.pem` beside each bundle.
+ *
+ * `npm run build:cli` (scripts/setup.sh runs it) builds the CLI that bin/hbsync.js runs:
+ *
+ *   dist/cli/main.js + chunks (+ .map, keys/homebrew-1.pem)   one chunk per lazily imported command
+ *   dist/cli/inputs.json                                       every input's size and mtime (bin/fresh-build.js)
+ *
+ * ESM for Node 20, whitespace-minified (less to parse at start-up; names kept for stack traces), dependencies bundled
+ * except the two that load files relative to themselves (vitest; @cdktf/hcl2json's wasm), which resolve
+ * from node_modules at run time. `--cli-if-stale` rebuilds only when bin/fresh-build.js says so.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build as esbuild } from "esbuild";
 import yazl from "yazl";
+import { CLI_BUILD_DIR, CLI_ENTRY, CLI_INPUTS, freshBuild } from "../bin/fresh-build.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const KEY_SOURCE = join(ROOT, "src/homebrew/keys/homebrew-1.pem");
@@ -118,6 +128,80 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<BuildM
   return manifest;
 }
 
+export interface CliBuild {
+  /** The entry point bin/hbsync.js runs. */
+  entry: string;
+  /** How many files the bundle was made from (listed in inputs.json). */
+  inputs: number;
+}
+
+/** Files outside the import graph that a CLI build depends on. */
+const CLI_EXTRA_INPUTS = [
+  "scripts/build.ts",
+  "bin/fresh-build.js",
+  "src/homebrew/keys/homebrew-1.pem",
+  "package-lock.json",
+  "node_modules/.package-lock.json",
+];
+
+/**
+ * Builds dist/cli (see the header). Written to a sibling folder and renamed into place, so a concurrent
+ * `bin/hbsync.js` sees either the old build, no build (and runs src/ through tsx), or the new one.
+ */
+export async function buildCli(root: string = ROOT): Promise<CliBuild> {
+  const target = join(root, CLI_BUILD_DIR);
+  const staging = `${target}.${process.pid}.tmp`;
+  for (let attempt = 1; ; attempt += 1) {
+    const started = Date.now();
+    await rm(staging, { recursive: true, force: true });
+    const result = await esbuild({
+      entryPoints: { main: join(root, "src/cli/main.ts") },
+      outdir: staging,
+      entryNames: "[name]",
+      chunkNames: "[name]-[hash]",
+      bundle: true,
+      splitting: true,
+      platform: "node",
+      target: "node20",
+      format: "esm",
+      external: ["vitest", "vitest/*", "@cdktf/hcl2json"],
+      // Whitespace and syntax only: identifiers stay, so a stack trace still names functions.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      sourcemap: "external",
+      sourcesContent: false,
+      banner: { js: BANNER },
+      legalComments: "none",
+      logLevel: "warning",
+      metafile: true,
+      absWorkingDir: root,
+    });
+    await mkdir(join(staging, "keys"), { recursive: true });
+    await copyFile(join(root, "src/homebrew/keys/homebrew-1.pem"), join(staging, "keys/homebrew-1.pem"));
+    const files = [
+      ...Object.keys(result.metafile.inputs).filter((file) => !file.includes("node_modules/")),
+      ...CLI_EXTRA_INPUTS,
+    ];
+    const inputs: Array<[string, number, number]> = [];
+    let changedDuringBuild = false;
+    for (const file of [...new Set(files)].sort()) {
+      const stats = await stat(join(root, file)).catch(() => undefined);
+      if (stats === undefined) continue;
+      if (stats.mtimeMs >= started) changedDuringBuild = true;
+      inputs.push([file, stats.size, stats.mtimeMs]);
+    }
+    // A source saved while esbuild read it may be in the bundle in its old form: build again.
+    if (changedDuringBuild && attempt < 3) continue;
+    await writeFile(
+      join(staging, CLI_INPUTS),
+      `${JSON.stringify({ builtAt: new Date().toISOString(), inputs })}\n`,
+    );
+    await rm(target, { recursive: true, force: true });
+    await rename(staging, target);
+    return { entry: join(target, CLI_ENTRY), inputs: inputs.length };
+  }
+}
+
 async function zipFolder(folder: string, files: string[], target: string): Promise<void> {
   const zip = new yazl.ZipFile();
   for (const file of files) {
@@ -148,6 +232,17 @@ function gitSha(): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const cliOnly = process.argv.includes("--cli") || process.argv.includes("--cli-if-stale");
+  if (process.argv.includes("--cli-if-stale") && "entry" in freshBuild(ROOT)) {
+    process.stdout.write(`${CLI_BUILD_DIR} is up to date\n`);
+  } else {
+    const cli = await buildCli();
+    process.stdout.write(`${CLI_BUILD_DIR}/${CLI_ENTRY} (${cli.inputs} inputs)\n`);
+  }
+  if (!cliOnly) await buildAll();
+}
+
+async function buildAll(): Promise<void> {
   const manifest = await buildFunctions();
   for (const fn of manifest.functions) {
     process.stdout.write(

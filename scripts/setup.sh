@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# One-time set-up of a fresh machine (idempotent): npm packages, plus the Debian packages some tests
-# need (chromium for the status-page tests). Run by .ci/run and by the README's first command.
+# One-time set-up of a fresh machine (idempotent): npm packages, the built CLI (dist/cli, which
+# bin/hbsync.js runs), plus the Debian packages some tests need (chromium for the status-page tests).
+# Run by .ci/run and by the README's first command; run it again after a pull.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# The CLI as JavaScript (esbuild, ~1 s): bin/hbsync.js runs it when it matches src/, else src/ through tsx.
+npx tsx scripts/build.ts --cli-if-stale
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import type { PathSegment } from "./diagnostics.ts";
 import { formatPath } from "./diagnostics.ts";
 import { exampleAt, schemaNodeAt } from "./json-schema.ts";

@@ -1,5 +1,6 @@
-import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
-import nodemailer, { type SendMailOptions } from "nodemailer";
+import type { SESv2Client } from "@aws-sdk/client-sesv2";
+import type { SendMailOptions, Transporter } from "nodemailer";
+import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import type { ChannelResult, NotifyChannel } from "./channel.ts";
 import { renderEmail } from "./email-render.ts";
 import type { NotifyEvent } from "./events.ts";
@@ -125,7 +126,10 @@ export async function emailTransportFromEnv(
   if (smtpUrl) return smtpTransport(smtpUrl);
   if (env.NOTIFY_EMAIL_TRANSPORT?.trim().toLowerCase() === "ses") {
     // Loaded only when needed: the AWS SDK adds about a second to every CLI start.
-    const { SESv2Client, SendEmailCommand } = await import("@aws-sdk/client-sesv2");
+    const [{ SESv2Client, SendEmailCommand }, { default: nodemailer }] = await Promise.all([
+      import("@aws-sdk/client-sesv2"),
+      import("nodemailer"),
+    ]);
     const sesClient = deps.sesClient ?? new SESv2Client({});
     return {
       transport: nodemailer.createTransport({ SES: { sesClient, SendEmailCommand } }),
@@ -151,7 +155,7 @@ export function smtpTransport(smtpUrl: string): EmailTransportSetup | { reason: 
   const secure = url.protocol === "smtps:";
   const user = decodeURIComponent(url.username);
   const pass = decodeURIComponent(url.password);
-  const transport = nodemailer.createTransport({
+  const transport = lazySmtpTransport({
     host: url.hostname.replace(/^\[|\]$/g, ""),
     port: url.port ? Number(url.port) : secure ? 465 : 587,
     secure,
@@ -165,6 +169,24 @@ export function smtpTransport(smtpUrl: string): EmailTransportSetup | { reason: 
     // The password shows as *** so a reader can tell one is set.
     description: redact(`${url.protocol}//${userInfo(url)}${url.host}`),
     secrets,
+  };
+}
+
+/**
+ * A nodemailer SMTP transport created on the first send: nodemailer is half a megabyte of JavaScript that
+ * every command importing the notifier would otherwise load at start-up, mail or not.
+ */
+function lazySmtpTransport(options: SMTPTransport.Options): MailTransport {
+  let transporter: Promise<Transporter> | undefined;
+  const created = (): Promise<Transporter> =>
+    (transporter ??= import("nodemailer").then(({ default: nodemailer }) =>
+      nodemailer.createTransport(options),
+    ));
+  return {
+    sendMail: async (mail) => (await created()).sendMail(mail),
+    close: () => {
+      void transporter?.then((t) => t.close());
+    },
   };
 }
 

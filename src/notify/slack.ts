@@ -1,9 +1,4 @@
-import {
-  type FetchFunction,
-  IncomingWebhook,
-  IncomingWebhookHTTPError,
-  IncomingWebhookRequestError,
-} from "@slack/webhook";
+import type { FetchFunction } from "@slack/webhook";
 import { parseRetryAfter } from "../shared/retry.ts";
 import type { ChannelResult, NotifyChannel } from "./channel.ts";
 import { ChannelSendError } from "./errors.ts";
@@ -88,7 +83,9 @@ export class SlackChannel implements NotifyChannel {
       // Node's Response is what the library expects; only @types/node's Headers lacks `entries` in its typing.
       return response as unknown as Awaited<ReturnType<FetchFunction>>;
     };
-    const webhook = new IncomingWebhook(this.options.webhookUrl, {
+    // Loaded on the first post, not by every command that imports the notifier.
+    const slack = await import("@slack/webhook");
+    const webhook = new slack.IncomingWebhook(this.options.webhookUrl, {
       ...(this.options.channel ? { channel: this.options.channel } : {}),
       fetch: capturingFetch,
       timeout: this.options.timeoutMs ?? 10_000,
@@ -97,11 +94,15 @@ export class SlackChannel implements NotifyChannel {
     try {
       await webhook.send(payload);
     } catch (error) {
-      throw this.toChannelError(error, retryAfter);
+      throw this.toChannelError(error, retryAfter, slack);
     }
   }
 
-  private toChannelError(error: unknown, retryAfter: string | null): ChannelSendError {
+  private toChannelError(
+    error: unknown,
+    retryAfter: string | null,
+    { IncomingWebhookHTTPError, IncomingWebhookRequestError }: typeof import("@slack/webhook"),
+  ): ChannelSendError {
     const where = this.redact(this.options.webhookUrl);
     if (error instanceof IncomingWebhookHTTPError) {
       const status = error.statusCode;

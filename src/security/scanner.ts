@@ -4,7 +4,6 @@ import { DEPS_RULES, scanDeps } from "./deps.ts";
 import { ScanRootError } from "./errors.ts";
 import { listFiles, readText } from "./files.ts";
 import { scanGitHistory } from "./history.ts";
-import { scanIac } from "./iac.ts";
 import { IAC_RULES } from "./iac-rules/index.ts";
 import { SECRET_RULES, scanSecretsInText } from "./secrets.ts";
 import { applySuppressions, loadIgnoreFile } from "./suppress.ts";
@@ -111,6 +110,8 @@ export async function runScan(options: ScanOptions): Promise<ScanReport> {
         const text = await textOf(file);
         if (text !== null) tf.push({ file, text });
       }
+      // Loaded here: @cdktf/hcl2json starts a Go wasm runtime, which every other command would pay for.
+      const { scanIac } = await import("./iac.ts");
       const result = await scanIac(tf);
       finish("iac", result.findings, result.filesScanned, result.warnings);
     } else if (kind === "workflows") {

@@ -1,5 +1,4 @@
-import { lintSource } from "@secretlint/core";
-import { creator as recommendedPreset } from "@secretlint/secretlint-rule-preset-recommend";
+import type { lintSource } from "@secretlint/core";
 import { positionOf } from "./files.ts";
 import {
   BARE_ASSIGNMENT,
@@ -121,7 +120,17 @@ function dedupeOverlaps(hits: RawHit[]): Finding[] {
 
 type SecretlintMessage = Awaited<ReturnType<typeof lintSource>>["messages"][number];
 
+/** secretlint and its preset, loaded on the first scan (not by every command that imports this module). */
+let secretlint: Promise<
+  [typeof import("@secretlint/core"), typeof import("@secretlint/secretlint-rule-preset-recommend")]
+>;
+
 async function secretlintMessages(file: string, content: string): Promise<SecretlintMessage[]> {
+  secretlint ??= Promise.all([
+    import("@secretlint/core"),
+    import("@secretlint/secretlint-rule-preset-recommend"),
+  ]);
+  const [{ lintSource }, { creator: recommendedPreset }] = await secretlint;
   const result = await lintSource({
     source: { content, filePath: file, contentType: "text" },
     options: {
