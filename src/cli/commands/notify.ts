@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfigOrThrow } from "../../config/load.ts";
 import { resolveEnvironment } from "../../config/resolve.ts";
-import { NotifyDataError } from "../../notify/errors.ts";
+import { NotifyDataError, NotifyError } from "../../notify/errors.ts";
 import {
   EVENT_TYPES,
   type NotifyEvent,
@@ -32,7 +32,8 @@ const EVENT_NAMES = EVENT_TYPES.map((type) => type.replaceAll("_", "-"));
 /**
  * `hbsync notify <event> --env E [--data JSON | --data-file F]` sends one event to every enabled channel;
  * `hbsync notify test --env E` sends a test message and says why each channel is enabled or not.
- * A channel that fails is reported, and the exit code stays 0: notifying never fails a workflow.
+ * A channel that fails is reported, and the exit code stays 0: notifying never fails a workflow. Only
+ * `notify test`, whose job is to test the channels, exits 1 when one fails and 2 when none can send.
  * Bad data or config exits 2.
  */
 export function register(program: Command, ctx: CliContext): void {
@@ -75,6 +76,37 @@ async function notifyAction(eventName: string, options: NotifyOptions, ctx: CliC
   }
   print(ctx, options, event, manager.channelStatus, result);
   ctx.exitCode = EXIT.OK;
+  if (type === "test") checkTestOutcome(manager.channelStatus, result);
+}
+
+/**
+ * `notify test` exists to test the channels, so unlike every other event it fails when they do: exit 2
+ * when no channel can send (nothing is configured to be tested), 1 when any channel failed, or is
+ * enabled in config.yaml but cannot send (its secret is missing).
+ */
+function checkTestOutcome(status: ChannelStatus[], result: NotifyResult): void {
+  if (result.channels.length === 0) {
+    throw new NotifyError(
+      `notify test: no notification channel can send (${status.map((entry) => `${entry.channel}: ${entry.reason}`).join("; ")})`,
+      {
+        kind: "usage",
+        fix: "enable a channel under notifications in config.yaml and set its secret: SLACK_WEBHOOK_URL (or SLACK_WEBHOOK_SECRET_ARN); SMTP_URL and NOTIFY_EMAIL_FROM (see docs/notifications.md)",
+      },
+    );
+  }
+  const failed = result.channels.filter((channel) => !channel.ok).map((channel) => channel.channel);
+  const unusable = status
+    .filter((entry) => !entry.enabled && entry.reason.startsWith("enabled in config"))
+    .map((entry) => entry.channel);
+  if (failed.length + unusable.length > 0) {
+    const parts = [
+      ...(failed.length > 0 ? [`${failed.join(" and ")} failed to deliver`] : []),
+      ...(unusable.length > 0 ? [`${unusable.join(" and ")} enabled in config.yaml but cannot send`] : []),
+    ];
+    throw new NotifyError(`notify test: ${parts.join("; ")} (see above)`, {
+      fix: "fix the channel as the line above says (a webhook or SMTP server that refuses, a missing secret), then run `hbsync notify test` again",
+    });
+  }
 }
 
 async function readEvent(
@@ -160,7 +192,7 @@ function print(
   }
   if (result.channels.length === 0) {
     ctx.output.out("  no channel can send (see the reasons above): nothing was sent");
-  } else if (!result.ok) {
+  } else if (!result.ok && event.type !== "test") {
     ctx.output.out("  (a failed notification does not change the exit code)");
   }
 }

@@ -96,11 +96,40 @@ describe("cli notify (against a webhook receiver and smtp-server)", () => {
         env: { SMTP_URL: smtp.url, NOTIFY_EMAIL_FROM: "hbsync@example.com" },
       });
 
-      expect(code).toBe(EXIT.OK);
+      // Slack is meant to work (enabled) and cannot: the test of it failed.
+      expect(code).toBe(EXIT.FAILED);
       expect(output.stdout).toContain(
         "  slack: not sent — enabled in config but SLACK_WEBHOOK_URL is not set (nor SLACK_WEBHOOK_SECRET_ARN)",
       );
+      expect(output.stderr).toContain(
+        "error: notify test: slack enabled in config.yaml but cannot send (see above)",
+      );
       expect(smtp.messages).toHaveLength(1);
+    });
+
+    it("exits 1 when a channel fails to deliver, and when every channel does", async () => {
+      await receiver.close();
+      receiver = await startWebhookReceiver({ failFirst: 10, failStatus: 403, failBody: "invalid_token" });
+      const slackFails = memoryOutput();
+      const slackOnly = { ...env, SLACK_WEBHOOK_URL: receiver.webhookUrl };
+
+      const one = await run(["notify", "test", "--env", "dev"], slackFails, { cwd: dir, env: slackOnly });
+
+      expect(one).toBe(EXIT.FAILED);
+      expect(slackFails.stderr).toContain("error: notify test: slack failed to deliver (see above)");
+      expect(smtp.messages).toHaveLength(1);
+
+      const bothFail = memoryOutput();
+      const wrongPassword = smtp.url.replace(SMTP_TEST_PASSWORD, "wrong-password");
+      const all = await run(["notify", "test", "--env", "dev", "--json"], bothFail, {
+        cwd: dir,
+        env: { ...slackOnly, SMTP_URL: wrongPassword },
+      });
+
+      expect(all).toBe(EXIT.FAILED);
+      expect(JSON.parse(bothFail.stdout.join("\n"))).toMatchObject({ ok: false });
+      expect(bothFail.stderr).toContain("error: notify test: slack and email failed to deliver (see above)");
+      expect(everything(bothFail)).not.toContain("wrong-password");
     });
 
     it("says a channel is disabled in config", async () => {
@@ -111,7 +140,11 @@ describe("cli notify (against a webhook receiver and smtp-server)", () => {
 
         const code = await run(["notify", "test", "--env", "dev"], output, { cwd: other, env });
 
-        expect(code).toBe(EXIT.OK);
+        // Nothing is configured to be tested: a configuration problem, not a passed test.
+        expect(code).toBe(EXIT.USAGE);
+        expect(output.stderr[0]).toMatch(
+          /^error: notify test: no notification channel can send \(slack: disabled/,
+        );
         expect(output.stdout).toEqual([
           "notify test (dev)",
           "  slack: not sent — disabled in config (notifications.slack.enabled)",
