@@ -3,6 +3,7 @@ import type { PathSegment } from "./diagnostics.ts";
 import { formatPath } from "./diagnostics.ts";
 import { exampleAt, schemaNodeAt } from "./json-schema.ts";
 import { closestMatch } from "./suggest.ts";
+import { unknownBottleTag } from "./tags.ts";
 
 /** A schema problem before it is given a file position. */
 export interface Finding {
@@ -153,9 +154,15 @@ function invalidValue(issue: Extract<Issue, { code: "invalid_value" }>, root: un
   const suggestion = typeof raw === "string" ? closestMatch(raw, allowed) : undefined;
   const didYouMean = suggestion ? ` — did you mean \`${suggestion}\`?` : "";
   const joined = formatPath(path);
+  // A bottle tag goes through the one known-tag check `--tags` uses too (same message, same suggestion).
+  const tag =
+    /^mirror\.tags\[\d+\]$/.test(joined) && typeof raw === "string" ? unknownBottleTag(raw) : undefined;
+  if (tag) {
+    const fix = tag.suggestion ? `write \`${tag.suggestion}\`` : `use one of: ${allowed.join(", ")}`;
+    return [{ path, at: "value", message: tag.message, fix }];
+  }
   let what = `\`${joined}\` cannot be ${describeValue(raw)}`;
   if (joined.endsWith("aws_region")) what = `unknown AWS region \`${shown(raw)}\``;
-  else if (/^mirror\.tags\[\d+\]$/.test(joined)) what = `unknown bottle tag \`${shown(raw)}\``;
   else if (joined.endsWith("task_cpu")) what = `Fargate has no task_cpu ${shown(raw)}`;
   const fix = suggestion ? `write \`${suggestion}\`` : `use one of: ${allowed.join(", ")}`;
   return [{ path, at: "value", message: `${what}${didYouMean}`, fix }];

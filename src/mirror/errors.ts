@@ -73,11 +73,27 @@ export class SyncFailedError extends MirrorError {
 
 /** `hbsync verify` found missing or corrupted objects. */
 export class VerifyFailedError extends MirrorError {
-  constructor(problems: number, location: string) {
+  constructor(problems: number, location: string, dest: string = location) {
     super(`verify found ${problems} problem(s) in ${location}`, {
-      fix: "re-run `hbsync sync` to re-download missing or corrupted bottles",
+      fix: `re-fetch them with \`hbsync verify --repair --dest ${dest}\` (give it the --config/--upstream-… flags your sync uses); \`hbsync sync --verify-existing\` re-hashes and repairs everything as part of a sync`,
     });
     this.name = "VerifyFailedError";
+  }
+}
+
+/**
+ * `--dest` holds no mirror: the folder does not exist, or nothing there records a sync
+ * (`_sync/state.json`). A command that reads a mirror (verify) refuses rather than report 0 of 0.
+ */
+export class NoMirrorError extends MirrorError {
+  readonly location: string;
+
+  constructor(location: string, reason: string) {
+    super(`no mirror at ${location}: ${reason}`, {
+      fix: `check --dest (the folder or s3://bucket/prefix your sync writes to), or create the mirror first with \`hbsync sync --dest ${location}\``,
+    });
+    this.name = "NoMirrorError";
+    this.location = location;
   }
 }
 

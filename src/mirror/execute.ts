@@ -138,6 +138,7 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
   for (const key of plan.forgotten ?? []) {
     delete state.entries[key];
     delete state.manifests[key];
+    delete state.api?.[key];
   }
   const time = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();

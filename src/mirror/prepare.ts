@@ -14,6 +14,7 @@ import { runPool } from "./pool.ts";
 import type { RunError } from "./report.ts";
 import { loadState, type MirrorState, readText, writeJson } from "./state.ts";
 import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
+import { recordedObjects, verifyMirror } from "./verify.ts";
 
 /** The `mirror` section of config.yaml, normalised (DESIGN.md §4). */
 export interface MirrorSettings {
@@ -68,8 +69,8 @@ export interface StoredPlan extends SyncPlan {
   api: ApiFileRef[];
   /** Manifests that could not be read: the run cannot publish (brew ≥ 6.0.13 needs them). */
   manifestErrors: RunError[];
-  /** Keys the state recorded but the store no longer holds: forgotten by the executor (optional in
-   * plans written before it existed). */
+  /** Keys the state recorded but the store no longer holds (or holds with other bytes: `forget`,
+   * `verifyExisting`): forgotten by the executor (optional in plans written before it existed). */
   forgotten?: string[];
   totals: { bottles: number; bytes: number; unknownSizes: number };
   byTag: ReturnType<typeof bytesByTag>;
@@ -95,6 +96,17 @@ export interface PrepareOptions {
   now?: () => Date;
   signal?: AbortSignal;
   onPhase?: (phase: string, detail?: string) => void;
+  /**
+   * Re-hash every object the state records before planning (`sync --verify-existing`): one whose bytes
+   * do not match is forgotten, so the plan fetches it again (see `forget`).
+   */
+  verifyExisting?: boolean;
+  /**
+   * Recorded keys known not to hold their bytes (`verify --repair` passes what verify found): dropped
+   * from the state before planning, so bottles and manifests the index names are transferred again and
+   * API files re-published; those the index no longer names are pruned once the run succeeds.
+   */
+  forget?: readonly string[];
 }
 
 export const PLANS_PREFIX = "_sync/plans/";
@@ -162,6 +174,28 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
   if (missing.length > 0) {
     options.onPhase?.("check", `${missing.length} recorded objects are missing from the store`);
   }
+  const damaged = new Set(options.forget ?? []);
+  if (options.verifyExisting) {
+    options.onPhase?.("verify", `re-hashing ${recordedObjects(state).length} recorded objects`);
+    const verified = await time("verify", () =>
+      verifyMirror({
+        store: options.store,
+        state,
+        concurrency: settings.concurrency.checkers,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
+    for (const problem of verified.problems) damaged.add(problem.key);
+    options.onPhase?.(
+      "verify",
+      `${verified.problems.length} of ${verified.checked} do not match: fetching them again`,
+    );
+  }
+  for (const key of damaged) {
+    delete state.entries[key];
+    delete state.manifests?.[key];
+    delete state.api?.[key];
+  }
   const plan = await time("plan", async () =>
     planSync({
       formulae: index.formulae,
@@ -173,6 +207,15 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
       retentionDays: settings.retentionDays,
     }),
   );
+
+  // A damaged object the index no longer names cannot be fetched again: delete it after a successful
+  // run (with the other prunes), so no key keeps bytes that match nothing.
+  const replanned = new Set([
+    ...plan.transfers.map((transfer) => transfer.key),
+    ...plan.manifests.map((manifest) => manifest.key),
+    ...apiFiles.map((file) => file.key),
+  ]);
+  for (const key of damaged) if (!replanned.has(key) && !plan.prunes.includes(key)) plan.prunes.push(key);
 
   options.onPhase?.("manifests", `${plan.manifests.length} manifests`);
   const manifests = new Map<string, FetchedManifest>();
@@ -240,7 +283,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
       ...(file.lastModified === undefined ? {} : { lastModified: file.lastModified }),
     })),
     manifestErrors,
-    ...(missing.length > 0 ? { forgotten: missing } : {}),
+    ...(missing.length + damaged.size > 0 ? { forgotten: [...new Set([...missing, ...damaged])] } : {}),
     totals,
     byTag,
   };

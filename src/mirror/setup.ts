@@ -1,7 +1,8 @@
-import { access } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
+import { access, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
 import { formatDiagnostic, loadConfigOrThrow, UnknownEnvironmentError } from "../config/index.ts";
 import { MirrorSchema } from "../config/schema.ts";
+import { parseTagsFlag } from "../config/tags.ts";
 import type { MirrorConfig } from "../config/types.ts";
 import { HomebrewApiClient } from "../homebrew/api-client.ts";
 import { loadTrustedKey, parsePublicKeyPem } from "../homebrew/keys.ts";
@@ -9,7 +10,9 @@ import { RegistryClient } from "../homebrew/registry-client.ts";
 import { UsageError } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { openStore } from "../storage/open.ts";
+import { NoMirrorError } from "./errors.ts";
 import type { MirrorSettings } from "./prepare.ts";
+import { STATE_KEY } from "./state.ts";
 
 /** What the mirror commands accept on the command line (DESIGN.md §8); each overrides config.yaml. */
 export interface MirrorFlags {
@@ -35,18 +38,13 @@ export interface ResolvedMirror {
 }
 
 export const DEFAULT_DEST = "./mirror";
-const TAG = /^[a-z0-9_]{1,64}$/;
 
 /** config.yaml's `mirror` section (or its defaults when there is no config file) + flags. */
 export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<ResolvedMirror> {
   const configPath = flags.config ?? "config.yaml";
   let mirror: MirrorConfig;
   const warnings: string[] = [];
-  const exists = await access(resolve(cwd, configPath)).then(
-    () => true,
-    () => false,
-  );
-  if (exists || flags.configExplicit) {
+  if ((await exists(resolve(cwd, configPath))) || flags.configExplicit) {
     const loaded = await loadConfigOrThrow(configPath, { cwd });
     mirror = loaded.config.mirror;
     for (const warning of loaded.warnings) warnings.push(formatDiagnostic(warning));
@@ -56,13 +54,7 @@ export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<Re
   } else {
     mirror = MirrorSchema.parse({});
   }
-  const tags = flags.tags === undefined ? [...mirror.tags] : splitList(flags.tags);
-  const bad = tags.filter((tag) => !TAG.test(tag));
-  if (tags.length === 0 || bad.length > 0) {
-    throw new UsageError(`invalid --tags ${JSON.stringify(flags.tags)}`, {
-      fix: "give bottle tags separated by commas, e.g. --tags arm64_sequoia,x86_64_linux",
-    });
-  }
+  const tags = flags.tags === undefined ? [...mirror.tags] : parseTagsFlag(flags.tags);
   const settings: MirrorSettings = {
     tags,
     include: [...mirror.formulae.include],
@@ -87,12 +79,7 @@ export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<Re
   };
 }
 
-export function splitList(value: string): string[] {
-  return value
-    .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
+export { parseTagsFlag, splitList } from "../config/tags.ts";
 
 function checkUrl(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
@@ -154,4 +141,33 @@ export function openDestination(dest: string, cwd: string, env: NodeJS.ProcessEn
         }
       : undefined;
   return openStore(dest, { cwd, env, ...(credentials ? { s3: { clientConfig: { credentials } } } : {}) });
+}
+
+/**
+ * Opens `--dest` for a command that reads an existing mirror (verify): a folder that does not exist is
+ * refused with NoMirrorError naming it, rather than created empty by the store.
+ */
+export async function openExistingDestination(
+  dest: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BlobStore> {
+  if (!dest.startsWith("s3://") && dest.trim() !== "") {
+    const path = resolve(cwd, dest);
+    const info = await stat(path).catch(() => null);
+    if (info === null) throw new NoMirrorError(path, "the folder does not exist");
+    if (!info.isDirectory()) throw new NoMirrorError(path, "it is a file, not a folder");
+    // Checked here too (verifyMirror checks any store), so a folder that is no mirror stays untouched.
+    if (!(await exists(join(path, STATE_KEY)))) {
+      throw new NoMirrorError(path, `${STATE_KEY} does not exist (no sync has written here)`);
+    }
+  }
+  return openDestination(dest, cwd, env);
+}
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

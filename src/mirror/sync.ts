@@ -33,6 +33,10 @@ export interface SyncOptions {
   saveEvery?: number;
   /** Checkpoints at most this often (default 10 000 ms; see executePlan). */
   saveIntervalMs?: number;
+  /** Re-hash every recorded object first and fetch again what does not match (see prepareSync). */
+  verifyExisting?: boolean;
+  /** Recorded keys known to be damaged: fetched again (see prepareSync). */
+  forget?: readonly string[];
 }
 
 export interface SyncResult {
@@ -68,6 +72,8 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
     onPhase: (phase: string, detail?: string) =>
       emit({ type: "phase", phase, ...(detail ? { detail } : {}) }),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.verifyExisting ? { verifyExisting: true } : {}),
+    ...(options.forget ? { forget: options.forget } : {}),
   };
 
   if (options.dryRun) {

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { parseTagsFlag } from "../../config/tags.ts";
 import { DEFAULT_SYNTHETIC_TAGS } from "../../emulator/catalog.ts";
 import { type Emulator, startEmulator } from "../../emulator/emulator.ts";
 import { UsageError } from "../../shared/errors.ts";
@@ -57,15 +58,7 @@ export async function runEmulator(
   const port = parsePort(flags.port, "--port");
   const blobPort = parsePort(flags.blobPort, "--blob-port");
   const synthetic = parseCount(flags.synthetic);
-  const tags = flags.tags
-    ?.split(",")
-    .map((tag) => tag.trim())
-    .filter(Boolean);
-  if (tags?.some((tag) => !/^[a-z0-9_]{1,64}$/.test(tag))) {
-    throw new UsageError(`invalid --tags ${flags.tags}`, {
-      fix: "give bottle tags such as arm64_sequoia,x86_64_linux",
-    });
-  }
+  const tags = flags.tags === undefined ? undefined : parseTagsFlag(flags.tags);
   const emulator = await startEmulator({
     host: flags.host,
     port,

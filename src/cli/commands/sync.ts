@@ -1,9 +1,16 @@
 import cliProgress from "cli-progress";
 import { Command } from "commander";
 import type { SyncProgress } from "../../mirror/progress.ts";
-import { formatBytes, newRunId, summarize } from "../../mirror/report.ts";
-import { type MirrorFlags, openDestination, resolveMirror, upstreamClients } from "../../mirror/setup.ts";
+import { formatBytes, newRunId, type RunReport, summarize } from "../../mirror/report.ts";
+import {
+  type MirrorFlags,
+  openDestination,
+  type ResolvedMirror,
+  resolveMirror,
+  upstreamClients,
+} from "../../mirror/setup.ts";
 import { syncMirror } from "../../mirror/sync.ts";
+import type { BlobStore } from "../../storage/blob-store.ts";
 import type { CliContext } from "../context.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
@@ -32,68 +39,107 @@ export function mirrorFlags(command: Command): MirrorFlags & { json?: boolean } 
 interface SyncFlags {
   dryRun?: boolean;
   runId?: string;
+  verifyExisting?: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
   const command = new Command("sync")
     .description("Mirror the bottles and the signed API: plan, transfer, publish the API last, prune")
     .option("--dry-run", "plan and print what would move; write nothing")
-    .option("--run-id <id>", "run id (default: time-based)");
+    .option("--run-id <id>", "run id (default: time-based)")
+    .option(
+      "--verify-existing",
+      "re-hash every object already mirrored first, and fetch again each one whose bytes do not match",
+    );
   addMirrorOptions(command).action(async (_options: SyncFlags, self: Command) => {
     const flags = mirrorFlags(self);
     const syncFlags = self.opts<SyncFlags>();
     const resolved = await resolveMirror(flags, ctx.cwd);
     for (const warning of resolved.warnings) ctx.output.err(`warning: ${warning}`);
-    const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd);
     const store = openDestination(resolved.dest, ctx.cwd, ctx.env);
-    const controller = new AbortController();
-    const onSignal = (): void => controller.abort(new Error("interrupted"));
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    const progress = progressReporter(ctx.output, Boolean(flags.json));
     try {
-      const runId = syncFlags.runId ?? newRunId();
-      const { report, plan } = await syncMirror({
-        store,
-        api,
-        registry,
-        settings: resolved.settings,
-        runId,
+      const report = await runSync(ctx, resolved, store, {
+        print: flags.json ? "json" : "text",
         dryRun: Boolean(syncFlags.dryRun),
-        onProgress: progress.onProgress,
-        signal: controller.signal,
+        verifyExisting: Boolean(syncFlags.verifyExisting),
+        ...(syncFlags.runId ? { runId: syncFlags.runId } : {}),
       });
-      progress.stop();
-      if (flags.json) {
-        ctx.output.json(syncFlags.dryRun ? { ...report, byTag: plan.byTag } : report);
-      } else {
-        ctx.output.out(`hbsync sync ${report.runId} → ${store.location}`);
-        if (syncFlags.dryRun) {
-          ctx.output.out(
-            `would transfer ${plan.transfers.length} bottles (${formatBytes(plan.totals.bytes)}), keep ${plan.keeps.length}, supersede ${plan.supersede.length}, prune ${plan.prunes.length}`,
-          );
-        }
-        ctx.output.out(summarize(report));
-        for (const rejected of report.rejected.slice(0, 20)) {
-          ctx.output.err(`rejected ${JSON.stringify(rejected.name)}: ${rejected.reason}`);
-        }
-        for (const error of report.errors.slice(0, 20)) ctx.output.err(`error: ${error.message}`);
-        if (report.errors.length > 20) ctx.output.err(`… and ${report.errors.length - 20} more errors`);
-      }
-      if (report.status === "failed") {
-        ctx.output.err(
-          `error: the sync failed; the API was not published and nothing was pruned. See _sync/runs/${report.runId}.json, then re-run (completed bottles are kept).`,
-        );
-        ctx.exitCode = EXIT.FAILED;
-      }
+      if (report.status === "failed") ctx.exitCode = EXIT.FAILED;
     } finally {
-      progress.stop();
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
       await store.close?.();
     }
   });
   program.addCommand(command);
+}
+
+export interface RunSyncOptions {
+  /** stdout: the report as JSON, the summary lines, or nothing (a caller that prints its own). */
+  print: "json" | "text" | "none";
+  dryRun?: boolean;
+  runId?: string;
+  verifyExisting?: boolean;
+  /** Recorded keys known to be damaged (verify --repair). */
+  forget?: readonly string[];
+}
+
+/**
+ * One sync into an open store, with progress on stderr and the summary (or `--json`, the report) on
+ * stdout; a failed run also prints why and what to do. Shared by `sync` and `verify --repair`.
+ */
+export async function runSync(
+  ctx: CliContext,
+  resolved: ResolvedMirror,
+  store: BlobStore,
+  options: RunSyncOptions,
+): Promise<RunReport> {
+  const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error("interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const progress = progressReporter(ctx.output, options.print === "json");
+  try {
+    const runId = options.runId ?? newRunId();
+    const { report, plan } = await syncMirror({
+      store,
+      api,
+      registry,
+      settings: resolved.settings,
+      runId,
+      dryRun: Boolean(options.dryRun),
+      onProgress: progress.onProgress,
+      signal: controller.signal,
+      ...(options.verifyExisting ? { verifyExisting: true } : {}),
+      ...(options.forget ? { forget: options.forget } : {}),
+    });
+    progress.stop();
+    if (options.print === "json") {
+      ctx.output.json(options.dryRun ? { ...report, byTag: plan.byTag } : report);
+    } else if (options.print === "text") {
+      ctx.output.out(`hbsync sync ${report.runId} → ${store.location}`);
+      if (options.dryRun) {
+        ctx.output.out(
+          `would transfer ${plan.transfers.length} bottles (${formatBytes(plan.totals.bytes)}), keep ${plan.keeps.length}, supersede ${plan.supersede.length}, prune ${plan.prunes.length}`,
+        );
+      }
+      ctx.output.out(summarize(report));
+      for (const rejected of report.rejected.slice(0, 20)) {
+        ctx.output.err(`rejected ${JSON.stringify(rejected.name)}: ${rejected.reason}`);
+      }
+      for (const error of report.errors.slice(0, 20)) ctx.output.err(`error: ${error.message}`);
+      if (report.errors.length > 20) ctx.output.err(`… and ${report.errors.length - 20} more errors`);
+    }
+    if (report.status === "failed") {
+      ctx.output.err(
+        `error: the sync failed; the API was not published and nothing was pruned. See _sync/runs/${report.runId}.json, then re-run (completed bottles are kept).`,
+      );
+    }
+    return report;
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
 /** A cli-progress bar (bytes, rate, ETA) on a TTY; otherwise a plain line every ~10% or on each phase. */

@@ -96,6 +96,47 @@ describe("hbsync sync / plan / verify (CLI, emulator on loopback)", () => {
     expect(verify.stderr).toContain(`${victim.key}: size differs`);
   });
 
+  it("verify --repair fetches again a flipped bottle and a deleted one; verify then exits 0", async () => {
+    expect((await hbsync(["sync", ...upstreamFlags()])).code).toBe(0);
+    const [flipped, deleted] = expectedBottles(emulator());
+    if (!flipped || !deleted) throw new Error("no bottles");
+    const bytes = await readFile(join(root, flipped.key));
+    bytes[100] = (bytes[100] ?? 0) ^ 0xff; // same size: only a re-hash tells
+    await writeFile(join(root, flipped.key), bytes);
+    // The bug: a plain re-sync trusts the state and keeps the flipped bytes.
+    expect((await hbsync(["sync", ...upstreamFlags()])).code).toBe(0);
+    await rm(join(root, deleted.key));
+    const found = await hbsync(["verify", "--dest", root]);
+    expect(found.code).toBe(1);
+    expect(found.stderr).toContain(`${flipped.key}: sha256 differs`);
+    expect(found.stderr).toContain(`${deleted.key}: missing`);
+    expect(found.stderr).toContain(`hbsync verify --repair --dest ${root}`);
+
+    const repair = await hbsync(["verify", "--repair", ...upstreamFlags()]);
+
+    expect(repair.code).toBe(0);
+    expect(repair.stdout).toContain("repaired 2 of 2 damaged objects");
+    const verify = await hbsync(["verify", "--dest", root]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(
+      /^verified (\d+) of \1 objects in .* \(\d+ bottles, \d+ manifests, \d+ API files\)$/,
+    );
+  });
+
+  it("verify exits 1 naming the path when --dest is no mirror (missing folder, or no state)", async () => {
+    const missing = await hbsync(["verify", "--dest", join(workdir, "does-not-exist")]);
+    await writeFile(join(workdir, "stray.txt"), "not a mirror");
+    const empty = await hbsync(["verify", "--dest", workdir]);
+
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(
+      `error: no mirror at ${join(workdir, "does-not-exist")}: the folder does not exist`,
+    );
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain(`error: no mirror at ${workdir}: _sync/state.json does not exist`);
+    expect(await walkFiles(workdir)).toEqual(["stray.txt"]); // nothing created
+  });
+
   it("migrate refuses a corrupt bottles_hash.json and adopts verified bottles from a good one", async () => {
     expect((await hbsync(["sync", ...upstreamFlags()])).code).toBe(0);
     const [bottle] = expectedBottles(emulator());

@@ -52,7 +52,8 @@ describe("cli: hbsync emulator", () => {
   it.each([
     [["emulator", "--port", "http"], /invalid --port http/],
     [["emulator", "--synthetic", "-1"], /invalid --synthetic/],
-    [["emulator", "--tags", "arm64_sequoia,../x"], /invalid --tags/],
+    [["emulator", "--tags", "arm64_sequoia,../x"], /--tags: unknown bottle tag `\.\.\/x`/],
+    [["emulator", "--tags", "arm64_sequia"], /did you mean `arm64_sequoia`/],
   ])("refuses %j with exit 2", async (argv, message) => {
     const output = memoryOutput();
 

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { NoMirrorError } from "../../../src/mirror/errors.ts";
 import { saveState } from "../../../src/mirror/state.ts";
-import { describeProblem, verifyMirror } from "../../../src/mirror/verify.ts";
+import { describeProblem, summarizeVerify, verifyMirror } from "../../../src/mirror/verify.ts";
 import { memoryStore } from "./memory-store.ts";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -40,10 +41,28 @@ describe("mirror/verify", () => {
       ]);
     });
 
-    it("passes an empty mirror", async () => {
-      const report = await verifyMirror({ store: memoryStore() });
+    it("counts what it checked by kind: bottles, manifests, API files", async () => {
+      const store = memoryStore({ "bottles/b": "b", "bottles/i/manifests/1": "m", "api/a.json": "a" });
+      await saveState(store, {
+        version: 1,
+        updatedAt: "",
+        entries: { "bottles/b": entry("b") },
+        manifests: { "bottles/i/manifests/1": { ...entry("m"), tag: "manifest" } },
+        api: { "api/a.json": { sha256: sha("a"), size: 1, syncedAt: "" } },
+      });
 
-      expect(report).toMatchObject({ checked: 0, ok: 0, problems: [] });
+      const report = await verifyMirror({ store });
+
+      expect(report.byKind).toEqual({ bottles: 1, manifests: 1, api: 1 });
+      expect(summarizeVerify(report)).toBe(
+        "verified 3 of 3 objects in memory://test (1 bottle, 1 manifest, 1 API file)",
+      );
+    });
+
+    it("refuses a store with no _sync/state.json, naming it (not 'verified 0 of 0')", async () => {
+      await expect(verifyMirror({ store: memoryStore({ "bottles/x": "x" }) })).rejects.toThrow(
+        new NoMirrorError("memory://test", "_sync/state.json does not exist (no sync has written here)"),
+      );
     });
   });
 });
