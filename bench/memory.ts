@@ -31,6 +31,8 @@ export async function memory(args: string[]): Promise<Row[]> {
   process.stderr.write(`memory: starting the emulator (one ${sizeMiB} MiB bottle; hashing it once)…\n`);
   const emulator = await startEmulator({
     fixtures: false,
+    // Raw pseudo-random bytes, not real bottles: a GiB-sized bottle is not built in memory.
+    blobs: "raw",
     synthetic: { formulae: 1, tags: [tag], sizes: () => sizeMiB * MiB },
   });
   const dir = await mkdtemp(join(tmpdir(), "hbsync-bench-mem-"));

@@ -92,6 +92,8 @@ async function measureSet(set: {
   );
   const emulator = await startEmulator({
     fixtures: false,
+    // Raw pseudo-random bytes of exactly these sizes, not real bottles (brew could not pour them).
+    blobs: "raw",
     synthetic: {
       formulae: set.count,
       tags: [TAG],

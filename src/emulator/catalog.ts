@@ -1,10 +1,14 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { isLinuxTag, macosVersionOf, VALID_OS_ARCH_TAGS } from "../homebrew/bottle-tags.ts";
+import { dependencyClosure, formulaDependencies } from "../homebrew/dependencies.ts";
+import { type PackagesMetadata, renderInternalPackages } from "../homebrew/internal-packages.ts";
 import { signJws } from "../homebrew/jws.ts";
 import { bottleRefs } from "../homebrew/naming.ts";
 import type { BottleRef, FormulaInfo } from "../homebrew/types.ts";
 import { type BlobSpec, blobDigest } from "./blob-source.ts";
+import { type BottleSpec, bottleTab, buildBottle, type RuntimeDependency } from "./bottle.ts";
 import { renderManifest } from "./oci.ts";
 
 /**
@@ -45,12 +49,26 @@ export interface CatalogOptions {
   extraFormulae?: unknown[];
   /** Seeds sizes (default 1). */
   seed?: number;
+  /**
+   * What a blob is: `bottles` (default), a real bottle brew can pour (bottle.ts); `raw`, pseudo-random
+   * bytes of exactly the size asked for, never held in memory — for benchmarks and GiB-sized tests
+   * (brew cannot pour them).
+   */
+  blobs?: "bottles" | "raw";
+  /**
+   * Tags served as `internal/packages.<tag>.jws.json` (default: every tag brew 6 generates,
+   * VALID_OS_ARCH_TAGS, plus any other Linux or known macOS tag a bottle is listed under).
+   */
+  internalTags?: string[];
 }
 
 /** One bottle the emulator serves. */
 export interface EmulatorBottle extends BottleRef {
   size: number;
-  blob: BlobSpec;
+  /** The bytes: generated (`raw`) or a real bottle built from `spec` (see bottle.ts). */
+  blob: { kind: "raw"; spec: BlobSpec } | { kind: "bottle"; spec: BottleSpec };
+  /** `sh.brew.tab` of the bottle (its receipt's Tab#to_bottle_hash). */
+  tab: Record<string, unknown>;
 }
 
 export interface EmulatorIndex {
@@ -58,7 +76,7 @@ export interface EmulatorIndex {
   formulae: FormulaInfo[];
   /** Every bottle of every formula, for every tag it lists. */
   bottles: EmulatorBottle[];
-  /** Tags with an `internal/packages.<tag>.jws.json` (every tag listed, except `all`). */
+  /** Tags with an `internal/packages.<tag>.jws.json` (see CatalogOptions.internalTags). */
   tags: string[];
   /** API files by path under the API base (`formula.jws.json`, `internal/packages.x86_64_linux.jws.json`). */
   files: Map<string, Buffer>;
@@ -69,6 +87,17 @@ export interface EmulatorIndex {
 export const DEFAULT_SYNTHETIC_TAGS = ["arm64_sequoia", "arm64_sonoma", "x86_64_linux"];
 const DEFAULT_FIXTURE_SIZES: SizeRange = { min: 1024, max: 256 * 1024 };
 const DEFAULT_SYNTHETIC_SIZES: SizeRange = { min: 256, max: 16 * 1024 };
+/** Real bottles are built in memory: past this, use `blobs: "raw"`. */
+export const MAX_BOTTLE_SIZE = 256 * 1024 * 1024;
+/** Built bottles kept in memory (others are rebuilt when served: the same bytes). */
+const BOTTLE_CACHE_BYTES = 128 * 1024 * 1024;
+/** What the emulator writes as `metadata.homebrew_version` and the tap heads of its per-tag files. */
+export const EMULATOR_PACKAGES_METADATA: PackagesMetadata = {
+  homebrewVersion: "6.0.18",
+  generatedAt: 0,
+  formulaTapGitHead: createHash("sha1").update("hbsync-emulator homebrew/core").digest("hex"),
+  caskTapGitHead: createHash("sha1").update("hbsync-emulator homebrew/cask").digest("hex"),
+};
 export const DEFAULT_FIXTURES_DIR: string = fileURLToPath(
   new URL("../../tests/fixtures/homebrew/", import.meta.url),
 );
@@ -81,6 +110,10 @@ export interface Signer {
 export class Catalog {
   private readonly templates: Array<{ formula: FormulaInfo; synthetic: boolean; index: number }>;
   private readonly manifests = new Map<string, Buffer>();
+  /** Runtime dependencies per formula and tag, fixed when first built (a dependency's bump does not rebuild it). */
+  private readonly runtimeDependencies = new Map<string, RuntimeDependency[]>();
+  private readonly bottleCache = new Map<string, Buffer>();
+  private bottleCacheBytes = 0;
   private index: EmulatorIndex | undefined;
 
   constructor(
@@ -103,20 +136,25 @@ export class Catalog {
     }
   }
 
-  /** The current index (built on first use, rebuilt after `bump`). */
+  /** The current index (once `build` has run). */
   current(): EmulatorIndex {
-    this.index ??= this.build();
+    if (!this.index) throw new Error("the emulator's catalog is not built yet");
+    return this.index;
+  }
+
+  /** Builds the index: bottles and their digests, manifests on demand, the signed API files. */
+  async build(): Promise<EmulatorIndex> {
+    this.index = await this.render();
     return this.index;
   }
 
   /** Publishes a new revision of `name` (new bottles, new sha256s); returns the new index. */
-  bump(name: string): EmulatorIndex {
+  async bump(name: string): Promise<EmulatorIndex> {
     const template = this.templates.find((candidate) => candidate.formula.name === name);
     if (!template) throw new Error(`the emulator has no formula ${name}`);
     template.formula.revision += 1;
     this.manifests.clear();
-    this.index = this.build();
-    return this.index;
+    return this.build();
   }
 
   /** The OCI image index for `<image>/manifests/<reference>`, or undefined. */
@@ -133,43 +171,102 @@ export class Catalog {
     return rendered;
   }
 
-  private build(): EmulatorIndex {
-    const seed = this.options.seed ?? 1;
-    const formulae: FormulaInfo[] = [];
-    const bottles: EmulatorBottle[] = [];
-    const tags = new Set<string>(
-      this.options.synthetic ? (this.options.synthetic.tags ?? DEFAULT_SYNTHETIC_TAGS) : [],
-    );
-    for (const { formula: template, synthetic, index } of this.templates) {
-      const formula = cloneForRewrite(template);
-      const stable = formula.bottle.stable;
-      if (stable) {
-        stable.root_url = this.registry;
-        const sizes = synthetic
-          ? (this.options.synthetic?.sizes ?? DEFAULT_SYNTHETIC_SIZES)
-          : DEFAULT_FIXTURE_SIZES;
-        const sizeOf = synthetic ? sizes : (this.options.fixtureSizes ?? sizes);
-        for (const ref of bottleRefs(formula, Object.keys(stable.files))) {
-          const file = stable.files[ref.tag];
-          if (!file) continue;
-          const size = resolveSize(sizeOf, { name: formula.name, tag: ref.tag, index, synthetic }, seed);
-          const blob: BlobSpec = { id: `${formula.name}|${ref.pkgVersion}|${ref.tag}|${ref.rebuild}`, size };
-          const sha256 = blobDigest(blob);
-          file.sha256 = sha256;
-          file.url = `${this.registry}/${ref.image}/blobs/sha256:${sha256}`;
-          bottles.push({ ...ref, sha256, size, blob });
-          if (ref.tag !== "all") tags.add(ref.tag);
-        }
-      }
-      formulae.push(formula);
+  /** A real bottle's bytes (kept in memory up to BOTTLE_CACHE_BYTES, else rebuilt: the same bytes). */
+  async bottleBytes(spec: BottleSpec): Promise<Buffer> {
+    const cached = this.bottleCache.get(spec.id);
+    if (cached) return cached;
+    const bytes = await buildBottle(spec);
+    this.bottleCache.set(spec.id, bytes);
+    this.bottleCacheBytes += bytes.length;
+    for (const [id, old] of this.bottleCache) {
+      if (this.bottleCacheBytes <= BOTTLE_CACHE_BYTES || id === spec.id) break;
+      this.bottleCache.delete(id);
+      this.bottleCacheBytes -= old.length;
     }
-    const files = this.renderApiFiles(formulae, [...tags].sort());
+    return bytes;
+  }
+
+  private async render(): Promise<EmulatorIndex> {
+    const seed = this.options.seed ?? 1;
+    const formulae = this.templates.map(({ formula }) => cloneForRewrite(formula));
+    const byName = new Map(formulae.map((formula) => [formula.name, formula]));
+    const bottles: EmulatorBottle[] = [];
+    const listedTags = new Set<string>();
+    for (const [position, formula] of formulae.entries()) {
+      const { synthetic, index } = this.templates[position] as { synthetic: boolean; index: number };
+      const stable = formula.bottle.stable;
+      if (!stable) continue;
+      stable.root_url = this.registry;
+      const sizes = synthetic
+        ? (this.options.synthetic?.sizes ?? DEFAULT_SYNTHETIC_SIZES)
+        : DEFAULT_FIXTURE_SIZES;
+      const sizeOf = synthetic ? sizes : (this.options.fixtureSizes ?? sizes);
+      for (const ref of bottleRefs(formula, Object.keys(stable.files))) {
+        const file = stable.files[ref.tag];
+        if (!file) continue;
+        const size = resolveSize(sizeOf, { name: formula.name, tag: ref.tag, index, synthetic }, seed);
+        const bottle = await this.bottle(formula, ref, size, byName);
+        file.sha256 = bottle.sha256;
+        file.url = `${this.registry}/${ref.image}/blobs/sha256:${bottle.sha256}`;
+        bottles.push(bottle);
+        if (ref.tag !== "all") listedTags.add(ref.tag);
+      }
+    }
+    // brew 6 asks only for tags it knows (a 2022 entry's `mojave` bottle is no longer one).
+    const known = [...listedTags].filter((tag) => isLinuxTag(tag) || macosVersionOf(tag) !== null);
+    const tags = [...new Set(this.options.internalTags ?? [...VALID_OS_ARCH_TAGS, ...known])].sort();
     return {
       formulae,
       bottles,
-      tags: [...tags].sort(),
-      files,
+      tags,
+      files: this.renderApiFiles(formulae, tags),
       bySha256: new Map(bottles.map((bottle) => [bottle.sha256, bottle])),
+    };
+  }
+
+  private async bottle(
+    formula: FormulaInfo,
+    ref: BottleRef,
+    size: number,
+    byName: ReadonlyMap<string, FormulaInfo>,
+  ): Promise<EmulatorBottle> {
+    const spec = this.bottleSpec(formula, ref, size, byName);
+    const tab = bottleTab(spec);
+    if (this.options.blobs === "raw") {
+      const raw: BlobSpec = { id: spec.id, size };
+      return { ...ref, sha256: blobDigest(raw), size, blob: { kind: "raw", spec: raw }, tab };
+    }
+    if (size > MAX_BOTTLE_SIZE) {
+      throw new Error(
+        `the emulator builds real bottles in memory: ${formula.name} asks for ${size} bytes (more than ${MAX_BOTTLE_SIZE}); start it with blobs: "raw"`,
+      );
+    }
+    const bytes = await this.bottleBytes(spec);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    return { ...ref, sha256, size: bytes.length, blob: { kind: "bottle", spec }, tab };
+  }
+
+  /** What goes in the bottle; its receipt lists what it pours with on its tag, at the first build's versions. */
+  private bottleSpec(
+    formula: FormulaInfo,
+    ref: BottleRef,
+    size: number,
+    byName: ReadonlyMap<string, FormulaInfo>,
+  ): BottleSpec {
+    const key = `${formula.name}|${ref.tag}`;
+    let runtime = this.runtimeDependencies.get(key);
+    if (!runtime) {
+      runtime = runtimeDependencies(formula, ref.tag, byName);
+      this.runtimeDependencies.set(key, runtime);
+    }
+    return {
+      name: formula.name,
+      pkgVersion: ref.pkgVersion,
+      stableVersion: formula.versions.stable ?? "",
+      tag: ref.tag,
+      runtimeDependencies: runtime,
+      size,
+      id: `${formula.name}|${ref.pkgVersion}|${ref.tag}|${ref.rebuild}`,
     };
   }
 
@@ -194,41 +291,39 @@ export class Catalog {
     files.set("formula_tap_migrations.jws.json", sign("{}"));
     files.set("cask_tap_migrations.jws.json", sign("{}"));
     for (const tag of tags) {
-      files.set(`internal/packages.${tag}.jws.json`, sign(JSON.stringify(internalPackages(formulae, tag))));
+      const packages = renderInternalPackages(formulae, tag, EMULATOR_PACKAGES_METADATA);
+      files.set(`internal/packages.${tag}.jws.json`, sign(packages));
     }
     return files;
   }
 }
 
-/**
- * The shape brew ≥ 6 reads from `internal/packages.<tag>.jws.json` (Homebrew/brew api/internal.rb
- * `download_and_cache_data!`): per-formula hashes with the bottle for that tag.
- */
-function internalPackages(formulae: FormulaInfo[], tag: string): Record<string, unknown> {
-  const packages: Record<string, unknown> = {};
-  for (const formula of formulae) {
-    const stable = formula.bottle.stable;
-    const file = stable?.files[tag] ?? stable?.files.all;
-    packages[formula.name] = {
-      desc: formula.desc,
-      homepage: formula.homepage,
-      license: formula.license,
-      stable_version: formula.versions.stable,
-      ...(formula.revision > 0 ? { revision: formula.revision } : {}),
-      ...(stable && stable.rebuild > 0 ? { bottle_rebuild: stable.rebuild } : {}),
-      ...(file ? { bottle_checksum: file.sha256, bottle_cellar: file.cellar } : {}),
-    };
-  }
-  return {
-    metadata: { bottle_tag: tag, generated_at: 0 },
-    formulae: packages,
-    casks: {},
-    formula_aliases: {},
-    formula_renames: {},
-    formula_tap_migrations: {},
-    cask_renames: {},
-    cask_tap_migrations: {},
-  };
+/** `Tab.runtime_deps_hash`: every formula `formula` pours with on `tag` (transitively), with its version. */
+function runtimeDependencies(
+  formula: FormulaInfo,
+  tag: string,
+  byName: ReadonlyMap<string, FormulaInfo>,
+): RuntimeDependency[] {
+  const direct = new Set(formulaDependencies(formula, tag));
+  const closure = dependencyClosure([formula.name], (name) => {
+    const dependency = byName.get(name);
+    return dependency ? formulaDependencies(dependency, tag) : undefined;
+  });
+  return [...closure.via.keys()]
+    .filter((name) => name !== formula.name)
+    .map((name) => {
+      const dependency = byName.get(name) as FormulaInfo;
+      const version = dependency.versions.stable ?? "";
+      const revision = dependency.revision ?? 0;
+      return {
+        full_name: name,
+        version,
+        revision,
+        bottle_rebuild: dependency.bottle.stable?.rebuild ?? 0,
+        pkg_version: revision > 0 ? `${version}_${revision}` : version,
+        declared_directly: direct.has(name),
+      };
+    });
 }
 
 /** A copy whose bottle part (the only part rewritten) is fresh; everything else is shared. */
@@ -239,7 +334,12 @@ function cloneForRewrite(template: FormulaInfo): FormulaInfo {
   return { ...template, bottle: { ...template.bottle, stable: { ...stable, files } } };
 }
 
-/** The real entries: formula-sample.json, then openssl@3.json and ca-certificates.json unless already in. */
+/**
+ * The real entries: formula-sample.json, then openssl@3.json and ca-certificates.json unless already in.
+ * Entries from 2022 list requirements without `specs` (added to formula.json since; brew's generator
+ * needs it and stops without it): those get `specs: ["stable", "head"]`, what a requirement without
+ * specs applied to. Nothing else is changed (the sha256s are rewritten when the bottles are built).
+ */
 export function loadFixtureFormulae(dir: string = DEFAULT_FIXTURES_DIR): FormulaInfo[] {
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   const sample = JSON.parse(readFileSync(`${base}formula-sample.json`, "utf8")) as {
@@ -250,21 +350,46 @@ export function loadFixtureFormulae(dir: string = DEFAULT_FIXTURES_DIR): Formula
     const formula = JSON.parse(readFileSync(`${base}${file}`, "utf8")) as FormulaInfo;
     if (!formulae.some((existing) => existing.name === formula.name)) formulae.push(formula);
   }
-  return formulae;
+  return formulae.map(withRequirementSpecs);
 }
 
-function syntheticFormula(index: number, tags: readonly string[]): FormulaInfo {
+function withRequirementSpecs(formula: FormulaInfo): FormulaInfo {
+  const requirements = formula.requirements;
+  if (!Array.isArray(requirements) || requirements.every((requirement) => "specs" in requirement))
+    return formula;
+  return {
+    ...formula,
+    requirements: requirements.map((requirement: Record<string, unknown>) =>
+      "specs" in requirement ? requirement : { ...requirement, specs: ["stable", "head"] },
+    ),
+  };
+}
+
+/** `synth00000`, `synth00003@2`, `synth00007++`, … (every 10th has `@`, every 10th `++`). */
+export function syntheticName(index: number): string {
   const number = String(index).padStart(5, "0");
-  const name =
-    index % 10 === 3
-      ? `synth${number}@${(index % 3) + 2}`
-      : index % 10 === 7
-        ? `synth${number}++`
-        : `synth${number}`;
+  if (index % 10 === 3) return `synth${number}@${(index % 3) + 2}`;
+  if (index % 10 === 7) return `synth${number}++`;
+  return `synth${number}`;
+}
+
+/**
+ * A synthetic formula.json entry, in the shape of today's `brew info --json=v2` (so brew's generator
+ * takes it). Deterministic from the index: revisions (every 5th from 1), rebuilds (every 4th from 2),
+ * `all`-only bottles (every 13th from 5), a runtime dependency on the previous formula (every 4th from 5),
+ * a build-only dependency (every 10th from 6), a `uses_from_macos` dependency (every 10th from 9: a
+ * runtime one on Linux only) and a Linux-only dependency through `variations` (every 10th from 8).
+ */
+function syntheticFormula(index: number, tags: readonly string[]): FormulaInfo {
+  const name = syntheticName(index);
   const version = `1.${index % 10}.${index}`;
   const fileTags = index % 13 === 5 ? ["all"] : tags;
   const files: Record<string, { cellar: string; sha256: string }> = {};
   for (const tag of fileTags) files[tag] = { cellar: ":any_skip_relocation", sha256: "0".repeat(64) };
+  const digest = (text: string): string => createHash("sha256").update(text).digest("hex");
+  const dependencies = index % 4 === 1 && index >= 5 ? [syntheticName(index - 1)] : [];
+  const usesFromMacos = index % 10 === 9 ? [syntheticName(index - 2)] : [];
+  const source = `https://example.invalid/${encodeURIComponent(name)}-${version}.tar.gz`;
   return {
     name,
     full_name: name,
@@ -276,11 +401,35 @@ function syntheticFormula(index: number, tags: readonly string[]): FormulaInfo {
     license: "MIT",
     homepage: `https://example.invalid/${encodeURIComponent(name)}`,
     versions: { stable: version, head: null, bottle: true },
-    urls: { stable: { url: `https://example.invalid/${encodeURIComponent(name)}-${version}.tar.gz` } },
+    urls: { stable: { url: source, tag: null, revision: null, using: null, checksum: digest(source) } },
     revision: index % 5 === 1 ? 1 : 0,
     version_scheme: 0,
     bottle: { stable: { rebuild: index % 4 === 2 ? 1 : 0, files } },
-    dependencies: [],
+    pour_bottle_only_if: null,
+    keg_only: false,
+    keg_only_reason: null,
+    options: [],
+    build_dependencies: index % 10 === 6 ? [syntheticName(index - 5)] : [],
+    dependencies,
+    test_dependencies: [],
+    recommended_dependencies: [],
+    optional_dependencies: [],
+    uses_from_macos: usesFromMacos,
+    uses_from_macos_bounds: usesFromMacos.map(() => ({})),
+    requirements: [],
+    conflicts_with: [],
+    conflicts_with_reasons: [],
+    link_overwrite: [],
+    caveats: null,
+    deprecated: false,
+    disabled: false,
+    post_install_defined: false,
+    service: null,
+    ruby_source_path: `Formula/s/${name}.rb`,
+    ruby_source_checksum: { sha256: digest(`${name} ${version}`) },
+    ...(index % 10 === 8
+      ? { variations: { x86_64_linux: { dependencies: [...dependencies, syntheticName(index - 3)] } } }
+      : {}),
   };
 }
 

@@ -64,7 +64,7 @@ export interface Emulator {
   readonly index: EmulatorIndex;
   lastModified: Date;
   /** Publishes a new revision of a formula (new bottles and sha256s, re-signed index). */
-  bump(name: string): EmulatorIndex;
+  bump(name: string): Promise<EmulatorIndex>;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -173,10 +173,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const { done, fault } = takeFault(req, res, "blob", path, bottle ? ["body"] : []);
     if (done) return;
     if (!bottle) return sendError(res, 404, "blob unknown");
+    const blob = bottle.blob;
+    const bytes = blob.kind === "bottle" ? await catalog.bottleBytes(blob.spec) : undefined;
     const source: BodySource = {
       size: bottle.size,
       contentType: "application/octet-stream",
-      open: (start, end) => blobStream(bottle.blob, start, end),
+      open: (start, end) => (bytes ? bytes.subarray(start, end + 1) : blobStream(blob.spec, start, end)),
     };
     const sent = await sendBody(req, res, source, { fault, range: true });
     stats.bytesServed += sent;
@@ -212,8 +214,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   blobHost = `http://${urlHost(host)}:${blobAddress.port}`;
   const registry = `${origin}${REGISTRY_PATH}`;
   try {
-    catalog = new Catalog(options, registry, { privateKey, kid });
-    catalog.current();
+    const building = new Catalog(options, registry, { privateKey, kid });
+    await building.build();
+    catalog = building;
   } catch (error) {
     await Promise.all([closeServer(main), closeServer(blobs)]);
     throw error;

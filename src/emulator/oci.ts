@@ -5,7 +5,8 @@ import type { BottleRef } from "../homebrew/types.ts";
  * The OCI image index GHCR serves for `<image>/manifests/<version_rebuild>`, shaped as Homebrew/brew
  * github_packages.rb `upload_bottle` writes it: one descriptor per bottle tag with platform and the
  * annotations `org.opencontainers.image.ref.name` (`<pkg_version>.<tag>[.<rebuild>]`),
- * `sh.brew.bottle.digest`, `sh.brew.bottle.size` and `sh.brew.tab`.
+ * `sh.brew.bottle.digest`, `sh.brew.bottle.size` and `sh.brew.tab` (the bottle's Tab#to_bottle_hash,
+ * which brew uses for the receipt when its `built_on.os` is the client's).
  */
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -43,20 +44,14 @@ export function refName(bottle: Pick<BottleRef, "pkgVersion" | "tag" | "rebuild"
   return `${bottle.pkgVersion}.${bottle.tag}${bottle.rebuild > 0 ? `.${bottle.rebuild}` : ""}`;
 }
 
-export function renderManifest(bottles: ReadonlyArray<BottleRef & { size: number }>): Buffer {
+export function renderManifest(
+  bottles: ReadonlyArray<BottleRef & { size: number; tab: Record<string, unknown> }>,
+): Buffer {
   const first = bottles[0];
   if (!first) throw new Error("a manifest needs at least one bottle");
   const manifests = bottles.map((bottle) => {
     const platform = platformOf(bottle.tag);
-    const tab = {
-      homebrew_version: "4.4.0",
-      changed_files: [],
-      source_modified_time: 0,
-      compiler: "clang",
-      runtime_dependencies: [],
-      arch: platform.architecture === "amd64" ? "x86_64" : platform.architecture,
-      built_on: { os: platform.os === "linux" ? "Linux" : "Macintosh" },
-    };
+    const tab = bottle.tab;
     const childDigest = createHash("sha256")
       .update(`${bottle.image}:${refName(bottle)}`)
       .digest("hex");

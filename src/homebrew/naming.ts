@@ -58,19 +58,22 @@ export function bottleRefs(formula: FormulaInfo, tags: readonly string[]): Bottl
   for (const tag of wanted) {
     const file = stable.files[tag];
     if (!file) continue;
-    const image = imageName(formula.name);
-    const reference = versionRebuild(version, rebuild);
-    refs.push({
-      formula: formula.name,
-      pkgVersion: version,
-      tag,
-      rebuild,
-      sha256: file.sha256,
-      image,
-      versionRebuild: reference,
-      key: `${BOTTLES_PREFIX}${bottleFilename(formula.name, version, tag, rebuild)}`,
-      manifestKey: `${BOTTLES_PREFIX}${image}/manifests/${reference}`,
-    });
+    refs.push(bottleRef({ formula: formula.name, pkgVersion: version, tag, rebuild, sha256: file.sha256 }));
   }
   return refs;
+}
+
+/** One bottle's names and keys from its parts (`tag` is the file key it is listed under). */
+export function bottleRef(
+  parts: Pick<BottleRef, "formula" | "pkgVersion" | "tag" | "rebuild" | "sha256">,
+): BottleRef {
+  const image = imageName(parts.formula);
+  const reference = versionRebuild(parts.pkgVersion, parts.rebuild);
+  return {
+    ...parts,
+    image,
+    versionRebuild: reference,
+    key: `${BOTTLES_PREFIX}${bottleFilename(parts.formula, parts.pkgVersion, parts.tag, parts.rebuild)}`,
+    manifestKey: `${BOTTLES_PREFIX}${image}/manifests/${reference}`,
+  };
 }

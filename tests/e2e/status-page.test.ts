@@ -100,7 +100,7 @@ describe("status page (e2e: emulator → hbsync sync → status page → Chromiu
     expect(first.code, first.stderr).toBe(0);
     // 2. Upstream publishes a new revision; one of its bottles cannot be downloaded: the run fails.
     const bumped = emulator().index.formulae.find((formula) => formula.name.startsWith("synth"))?.name ?? "";
-    const index = emulator().bump(bumped);
+    const index = await emulator().bump(bumped);
     const broken = index.bottles.find((bottle) => bottle.formula === bumped && TAGS.includes(bottle.tag));
     if (!broken) throw new Error(`no bottle of ${bumped} to break`);
     emulator().faults.inject({

@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
+import { EMULATOR_PACKAGES_METADATA } from "../../../src/emulator/catalog.ts";
 import { startEmulator } from "../../../src/emulator/emulator.ts";
+import { VALID_OS_ARCH_TAGS } from "../../../src/homebrew/bottle-tags.ts";
+import { renderInternalPackages } from "../../../src/homebrew/internal-packages.ts";
 import { verifyJws } from "../../../src/homebrew/jws.ts";
 import { bottleRefs } from "../../../src/homebrew/naming.ts";
 import { withEmulator } from "../../helpers/emulator.ts";
@@ -77,7 +80,7 @@ describe("emulator", () => {
       const local = await startEmulator({ fixtures: false, synthetic: { formulae: 2 } });
       try {
         const before = local.index.bottles.filter((b) => b.formula === "synth00000");
-        local.bump("synth00000");
+        await local.bump("synth00000");
         const after = local.index.bottles.filter((b) => b.formula === "synth00000");
 
         expect(after.map((b) => b.pkgVersion)).toEqual(before.map((b) => `${b.pkgVersion}_1`));
@@ -110,12 +113,65 @@ describe("emulator", () => {
       expect(again.status).toBe(304);
     });
 
-    it("serves a signed internal packages file per tag", async () => {
-      const response = await fetch(`${emulator().api}/internal/packages.x86_64_linux.jws.json`);
-      const payload = JSON.parse(verifyJws(await response.text(), emulator().publicKey).payload);
+    it("serves internal/packages.<tag> as Homebrew's generator writes it for the formula.json it serves", async () => {
+      const payload = async (path: string): Promise<string> =>
+        verifyJws(await (await fetch(`${emulator().api}/${path}`)).text(), emulator().publicKey).payload;
+      const served = JSON.parse(await payload("formula.jws.json")) as Record<string, unknown>[];
 
-      expect(payload.metadata.bottle_tag).toBe("x86_64_linux");
-      expect(payload.formulae["openssl@3"].bottle_checksum).toBe(bottle("openssl@3", "x86_64_linux").sha256);
+      // renderInternalPackages is checked byte for byte against brew's own output (internal-packages.test.ts).
+      for (const tag of ["x86_64_linux", "arm64_tahoe", "arm64_sequoia"]) {
+        expect(await payload(`internal/packages.${tag}.jws.json`)).toBe(
+          renderInternalPackages(served, tag, EMULATOR_PACKAGES_METADATA),
+        );
+      }
+    });
+
+    it("writes the fields brew 6 needs, per tag: stable_url_args, versions, the chosen bottle and its tag", async () => {
+      const packages = async (tag: string) =>
+        JSON.parse(
+          verifyJws(
+            await (await fetch(`${emulator().api}/internal/packages.${tag}.jws.json`)).text(),
+            emulator().publicKey,
+          ).payload,
+        );
+      const linux = await packages("x86_64_linux");
+      const tahoe = await packages("arm64_tahoe");
+
+      expect(linux.metadata).toMatchObject({ bottle_tag: "x86_64_linux", homebrew_version: "6.0.18" });
+      expect(linux.formula_aliases).toEqual({ openssl: "openssl@3" });
+      expect(linux.formula_renames).toEqual({ rustfmt: "rust" });
+      expect(linux.formulae["openssl@3"]).toMatchObject({
+        stable_url_args: ["https://www.openssl.org/source/openssl-3.0.5.tar.gz"],
+        stable_version: "3.0.5",
+        stable_dependencies: ["ca-certificates"],
+        bottle_checksum: bottle("openssl@3", "x86_64_linux").sha256,
+        bottle_cellar: "/home/linuxbrew/.linuxbrew/Cellar",
+      });
+      expect(linux.formulae["openssl@3"]).not.toHaveProperty("bottle_tag");
+      expect(linux.formulae["ca-certificates"]).toMatchObject({
+        bottle_tag: ":all",
+        revision: 1,
+        bottle_checksum: bottle("ca-certificates", "all").sha256,
+      });
+      expect(linux.formulae.wget.stable_uses_from_macos).toEqual([["zlib"]]);
+      // arm64_tahoe: no fixture has a tahoe bottle; brew (generating on macOS) picks the newest older one.
+      expect(tahoe.formulae.wget).toMatchObject({
+        bottle_tag: ":arm64_sequoia",
+        bottle_checksum: bottle("wget", "arm64_sequoia").sha256,
+      });
+      expect(tahoe.formulae.a2ps).toMatchObject({ bottle_tag: ":arm64_monterey", bottle_rebuild: 4 });
+      expect(tahoe.formulae.rust).toMatchObject({ revision: 1, stable_version: "1.83.0" });
+      const synthetic = linux.formulae.synth00001;
+      expect(synthetic).toMatchObject({
+        revision: 1,
+        bottle_checksum: bottle("synth00001", "x86_64_linux").sha256,
+      });
+    });
+
+    it("serves a per-tag file for every tag brew 6 generates, and none for tags it dropped", async () => {
+      expect(emulator().index.tags).toEqual(expect.arrayContaining([...VALID_OS_ARCH_TAGS]));
+      expect(emulator().index.tags).not.toContain("mojave");
+      expect((await fetch(`${emulator().api}/internal/packages.arm64_linux.jws.json`)).status).toBe(200);
     });
   });
 

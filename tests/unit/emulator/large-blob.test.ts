@@ -11,6 +11,7 @@ const MIB = 1024 ** 2;
 describe("emulator: a 1 GiB bottle", () => {
   const emulator = withEmulator({
     fixtures: false,
+    blobs: "raw",
     synthetic: { formulae: 1, tags: ["x86_64_linux"], sizes: () => GIB },
   });
 

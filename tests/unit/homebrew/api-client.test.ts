@@ -193,7 +193,8 @@ describe("homebrew/api-client", () => {
     });
 
     it("returns null for a tag the upstream has no file for", async () => {
-      expect(await client().fetchInternalPackages("arm64_tahoe")).toBeNull();
+      // brew 6 generates no packages file for mojave (no longer a macOS it knows); nor does the emulator.
+      expect(await client().fetchInternalPackages("mojave")).toBeNull();
     });
 
     it("refuses a tag that is not a tag", async () => {
