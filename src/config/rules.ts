@@ -118,7 +118,7 @@ function isLoopback(url: URL): boolean {
 }
 
 function mirrorRules(root: unknown, out: RuleFindings): void {
-  for (const key of ["api", "registry"]) {
+  for (const key of ["api", "registry", "brew_git"]) {
     const path: PathSegment[] = ["mirror", "upstream", key];
     const value = valueAt(root, path);
     if (typeof value !== "string" || !URL.canParse(value)) continue;
@@ -127,7 +127,7 @@ function mirrorRules(root: unknown, out: RuleFindings): void {
       out.warnings.push({
         path,
         at: "value",
-        message: `\`${formatPath(path)}\` is not https: the index and bottles would travel unencrypted`,
+        message: `\`${formatPath(path)}\` is not https: ${key === "brew_git" ? "brew's code" : "the index and bottles"} would travel unencrypted`,
         fix: `use https://${url.host}${url.pathname === "/" ? "" : url.pathname}`,
       });
     }

@@ -18,6 +18,7 @@ import {
 export const DEFAULT_TAGS = ["arm64_sequoia", "arm64_sonoma", "x86_64_linux"];
 export const DEFAULT_UPSTREAM_API = "https://formulae.brew.sh/api";
 export const DEFAULT_UPSTREAM_REGISTRY = "https://ghcr.io/v2/homebrew/core";
+export const DEFAULT_UPSTREAM_BREW_GIT = "https://github.com/Homebrew/brew.git";
 
 const regionSchema = z
   .enum(AWS_REGIONS as [string, ...string[]])
@@ -231,6 +232,14 @@ export const MirrorSchema = z
           description: "Upstream OCI registry base URL for bottles.",
           examples: [DEFAULT_UPSTREAM_REGISTRY],
         }),
+        brew_git: z
+          .url({ protocol: /^(https?|ssh|file)$/ })
+          .default(DEFAULT_UPSTREAM_BREW_GIT)
+          .meta({
+            description:
+              "Git repository of brew itself, mirrored when mirror.brew_git is true (https://, ssh:// or file://).",
+            examples: [DEFAULT_UPSTREAM_BREW_GIT],
+          }),
         trusted_key: z
           .string()
           .min(1)
@@ -243,6 +252,14 @@ export const MirrorSchema = z
       })
       .prefault({})
       .meta({ description: "Where bottles and the signed API come from." }),
+    brew_git: z
+      .boolean()
+      .default(false)
+      .meta({
+        description:
+          "Also mirror brew's own git repository for git's dumb HTTP protocol at <base>/git/brew.git (HOMEBREW_BREW_GIT_REMOTE), so `brew update` works offline. Runs the git binary (docs/brew-git.md).",
+        examples: [true],
+      }),
     retention_days: z
       .int()
       .min(0)

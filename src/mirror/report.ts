@@ -1,3 +1,4 @@
+import type { BrewGitReport } from "./git/publish.ts";
 import type { RejectedFormula } from "./plan.ts";
 
 /** One failed object in a run. */
@@ -46,6 +47,8 @@ export interface RunReport {
   durationsMs: Record<string, number>;
   errors: RunError[];
   rejected: RejectedFormula[];
+  /** brew's own git (mirror.brew_git), when the run published it. */
+  git?: BrewGitReport;
 }
 
 export function emptyReport(runId: string, location: string, tags: string[], startedAt: Date): RunReport {
@@ -109,8 +112,19 @@ export function summarize(report: RunReport): string {
   return (
     `${report.status}: ${c.transferred} transferred (${formatBytes(report.bytes.transferred)}), ` +
     `${c.adopted} adopted, ${c.kept} unchanged, ${c.failed} failed, ${c.pruned} pruned, ` +
-    `${c.rejected} rejected; API ${c.apiPublished} published, ${c.apiUnchanged} unchanged`
+    `${c.rejected} rejected; API ${c.apiPublished} published, ${c.apiUnchanged} unchanged` +
+    (report.git ? `; brew git ${summarizeGit(report.git)}` : "")
   );
+}
+
+function summarizeGit(git: BrewGitReport): string {
+  if (git.status === "failed") return "failed";
+  const packs = git.uploaded.length;
+  const uploaded =
+    packs === 0
+      ? "no new pack"
+      : `${packs} new pack${packs === 1 ? "" : "s"} (${formatBytes(git.bytesUploaded)})`;
+  return `${git.status}: ${uploaded}, ${git.refs} refs, ${git.livePacks} packs listed`;
 }
 
 export function formatBytes(bytes: number): string {

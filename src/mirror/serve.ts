@@ -7,8 +7,8 @@ import { isValidKey } from "../storage/keys.ts";
 /**
  * A local mirror over HTTP with brew's URL shapes (DESIGN.md §1):
  * `<base>/bottles/<urlencoded filename>` (decoded to the literal store key), `<base>/bottles/<image>/
- * manifests/<ref>`, `<base>/api/…`. GET and HEAD; Content-Length, Last-Modified (and If-Modified-Since),
- * single Range requests (206/416). Only `bottles/` and `api/` are served; a request whose decoded
+ * manifests/<ref>`, `<base>/api/…`, `<base>/git/brew.git/…` (mirror.brew_git). GET and HEAD; Content-Length, Last-Modified (and If-Modified-Since),
+ * single Range requests (206/416). Only `bottles/`, `api/` and `git/` are served; a request whose decoded
  * segments would climb out of them (`..`, an encoded `/`, NUL) is refused with 400.
  */
 export interface ServeOptions {
@@ -35,7 +35,8 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
-const SERVED_ROOTS = new Set(["bottles", "api"]);
+/** `git/` is brew's own repository for git's dumb HTTP protocol (mirror.brew_git: `<base>/git/brew.git`). */
+const SERVED_ROOTS = new Set(["bottles", "api", "git"]);
 
 export async function startServe(options: ServeOptions): Promise<MirrorServer> {
   const server = createServer((req, res) => {
@@ -165,6 +166,12 @@ function contentTypeOf(key: string): string {
   if (key.endsWith(".tar.gz")) return "application/gzip";
   if (key.endsWith(".json")) return "application/json";
   if (key.includes("/manifests/")) return "application/vnd.oci.image.index.v1+json";
+  if (key.startsWith("git/")) {
+    if (key.endsWith(".pack")) return "application/x-git-packed-objects";
+    if (key.endsWith(".idx")) return "application/x-git-packed-objects-toc";
+    // info/refs, HEAD, objects/info/packs: plain text, which tells git this is a dumb server.
+    return "text/plain; charset=utf-8";
+  }
   return "application/octet-stream";
 }
 

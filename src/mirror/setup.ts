@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { access, stat } from "node:fs/promises";
+import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { formatDiagnostic, loadConfigOrThrow, UnknownEnvironmentError } from "../config/index.ts";
 import { MirrorSchema } from "../config/schema.ts";
@@ -27,12 +29,16 @@ export interface MirrorFlags {
   trustedKey?: string;
   checkers?: string;
   transfers?: string;
+  /** Overrides mirror.upstream.brew_git (sync only). */
+  upstreamBrewGit?: string;
 }
 
 export interface ResolvedMirror {
   settings: MirrorSettings;
   upstream: { api: string; registry: string; trustedKey: string };
   dest: string;
+  /** mirror.brew_git: the repository to mirror, or null when brew's git is not mirrored. */
+  brewGit: { upstream: string } | null;
   /** Config warnings, formatted. */
   warnings: string[];
 }
@@ -65,6 +71,9 @@ export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<Re
       transfers: positive(flags.transfers, "--transfers") ?? mirror.concurrency.transfers,
     },
   };
+  if (flags.upstreamBrewGit !== undefined && !mirror.brew_git) {
+    warnings.push("--upstream-brew-git has no effect: mirror.brew_git is false in the config");
+  }
   const upstreamApi = checkUrl(flags.upstreamApi, "--upstream-api");
   const upstreamRegistry = checkUrl(flags.upstreamRegistry, "--upstream-registry");
   return {
@@ -75,11 +84,42 @@ export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<Re
       trustedKey: flags.trustedKey ?? mirror.upstream.trusted_key,
     },
     dest: flags.dest ?? DEFAULT_DEST,
+    brewGit: mirror.brew_git
+      ? { upstream: checkGitUrl(flags.upstreamBrewGit) ?? mirror.upstream.brew_git }
+      : null,
     warnings,
   };
 }
 
 export { parseTagsFlag, splitList } from "../config/tags.ts";
+
+/** A git URL for --upstream-brew-git: https://, http://, ssh:// or file:// (or an absolute path). */
+function checkGitUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (isAbsolute(value)) return value;
+  const protocol = URL.canParse(value) ? new URL(value).protocol : "";
+  if (!["https:", "http:", "ssh:", "file:"].includes(protocol)) {
+    throw new UsageError(`--upstream-brew-git must be a git URL, got ${JSON.stringify(value)}`, {
+      fix: "give an https://, ssh:// or file:// URL (or an absolute path), e.g. https://github.com/Homebrew/brew.git",
+    });
+  }
+  return value;
+}
+
+/**
+ * Where the brew git phase keeps its local bare repository: `$XDG_CACHE_HOME/hbsync/brew-git/<hash>.git`
+ * (default `~/.cache`), one per mirror and upstream. Only a cache: an empty one is rebuilt from the packs
+ * the store already holds, so deleting it costs a download from the store, never a re-publish.
+ */
+export function brewGitWorkDir(
+  location: string,
+  upstream: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const root = env.XDG_CACHE_HOME?.trim() || join(env.HOME?.trim() || homedir(), ".cache");
+  const id = createHash("sha256").update(`${location}\n${upstream}`).digest("hex").slice(0, 16);
+  return join(root, "hbsync", "brew-git", `${id}.git`);
+}
 
 function checkUrl(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;

@@ -2,6 +2,8 @@ import type { RetryOptions } from "../homebrew/retry.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { LockHeldError } from "./errors.ts";
 import { executePlan } from "./execute.ts";
+import { brewGitPhase } from "./git/publish.ts";
+import { BREW_GIT_PREFIX } from "./git/record.ts";
 import { acquireLock, LOCK_KEY, readLease } from "./lock.ts";
 import {
   fetchVerifiedIndex,
@@ -12,7 +14,8 @@ import {
   writePlan,
 } from "./prepare.ts";
 import type { ProgressListener } from "./progress.ts";
-import { emptyReport, type RunReport } from "./report.ts";
+import { emptyReport, type RunReport, runReportKey } from "./report.ts";
+import { writeJson } from "./state.ts";
 import type { BlobSource, ManifestSource } from "./transfer.ts";
 
 export interface SyncOptions {
@@ -37,6 +40,16 @@ export interface SyncOptions {
   verifyExisting?: boolean;
   /** Recorded keys known to be damaged: fetched again (see prepareSync). */
   forget?: readonly string[];
+  /** mirror.brew_git: publish brew's own repository after the bottles and the API (git/publish.ts). */
+  brewGit?: BrewGitSettings;
+}
+
+export interface BrewGitSettings {
+  upstream: string;
+  /** The local bare repository the phase works in (a cache; see brewGitWorkDir). */
+  workDir: string;
+  /** Merge packs beyond this many (default 16). */
+  maxPacks?: number;
 }
 
 export interface SyncResult {
@@ -48,7 +61,11 @@ export interface SyncResult {
  * One sync, in-process (DESIGN.md §2, §5): a read-only look at the lock (a held lease is refused before
  * any download) → fetch and verify the index (a bad signature stops everything before ANY write) → take
  * the lease → plan + manifest sizes → `_sync/plans/<runId>.json` → execute (transfers → manifests →
- * publish API last → state → report → prune) → release the lease.
+ * publish API last → state → report → prune) → brew's git (mirror.brew_git) → release the lease.
+ *
+ * The brew git phase runs under the same lease, after the API: it depends on nothing the bottles do,
+ * and a failure there (GitHub unreachable) must not hold back the bottles and API. It fails the run
+ * (status "failed", exit 1) with its own error; the previously published refs stay as they were.
  */
 export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   const { store } = options;
@@ -131,6 +148,25 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
       ...(options.saveEvery ? { saveEvery: options.saveEvery } : {}),
       ...(options.saveIntervalMs === undefined ? {} : { saveIntervalMs: options.saveIntervalMs }),
     });
+    if (options.brewGit && !controller.signal.aborted) {
+      emit({ type: "phase", phase: "brew-git", detail: options.brewGit.upstream });
+      report.git = await brewGitPhase({
+        store,
+        upstream: options.brewGit.upstream,
+        workDir: options.brewGit.workDir,
+        retentionDays: options.settings.retentionDays,
+        lease,
+        signal: controller.signal,
+        now,
+        ...(options.brewGit.maxPacks ? { maxPacks: options.brewGit.maxPacks } : {}),
+        onPhase: (phase, detail) => emit({ type: "phase", phase, ...(detail ? { detail } : {}) }),
+      });
+      recordGitOutcome(report);
+      report.durationsMs.brewGit = report.git.durationMs;
+      report.finishedAt = now().toISOString();
+      report.durationsMs.total = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
+      await writeJson(store, runReportKey(report.runId), report);
+    }
     emit({ type: "phase", phase: "done", detail: report.status });
     stopRenewing();
     await lease.release();
@@ -143,4 +179,12 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   } finally {
     options.signal?.removeEventListener("abort", abort);
   }
+}
+
+/** A failed brew git phase fails the run, with an error of its own (the bottles and API are unaffected). */
+export function recordGitOutcome(report: RunReport): void {
+  if (report.git?.status !== "failed") return;
+  report.status = "failed";
+  report.errors.push({ key: BREW_GIT_PREFIX, message: `brew's git was not updated: ${report.git.error}` });
+  report.counts.failed = report.errors.length;
 }

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import type { SyncProgress } from "../../mirror/progress.ts";
 import { formatBytes, newRunId, type RunReport, summarize } from "../../mirror/report.ts";
 import {
+  brewGitWorkDir,
   type MirrorFlags,
   openDestination,
   type ResolvedMirror,
@@ -50,6 +51,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option(
       "--verify-existing",
       "re-hash every object already mirrored first, and fetch again each one whose bytes do not match",
+    )
+    .option(
+      "--upstream-brew-git <url>",
+      "brew's git repository to mirror when mirror.brew_git is true (overrides mirror.upstream.brew_git)",
     );
   addMirrorOptions(command).action(async (_options: SyncFlags, self: Command) => {
     const flags = mirrorFlags(self);
@@ -62,6 +67,7 @@ export function register(program: Command, ctx: CliContext): void {
         print: flags.json ? "json" : "text",
         dryRun: Boolean(syncFlags.dryRun),
         verifyExisting: Boolean(syncFlags.verifyExisting),
+        brewGit: true,
         ...(syncFlags.runId ? { runId: syncFlags.runId } : {}),
       });
       if (report.status === "failed") ctx.exitCode = EXIT.FAILED;
@@ -80,6 +86,8 @@ export interface RunSyncOptions {
   verifyExisting?: boolean;
   /** Recorded keys known to be damaged (verify --repair). */
   forget?: readonly string[];
+  /** Run the brew git phase when mirror.brew_git is on (`sync`; not `verify --repair`). */
+  brewGit?: boolean;
 }
 
 /**
@@ -111,6 +119,14 @@ export async function runSync(
       signal: controller.signal,
       ...(options.verifyExisting ? { verifyExisting: true } : {}),
       ...(options.forget ? { forget: options.forget } : {}),
+      ...(options.brewGit && resolved.brewGit && !options.dryRun
+        ? {
+            brewGit: {
+              upstream: resolved.brewGit.upstream,
+              workDir: brewGitWorkDir(store.location, resolved.brewGit.upstream, ctx.env),
+            },
+          }
+        : {}),
     });
     progress.stop();
     if (options.print === "json") {
@@ -130,8 +146,11 @@ export async function runSync(
       if (report.errors.length > 20) ctx.output.err(`… and ${report.errors.length - 20} more errors`);
     }
     if (report.status === "failed") {
+      const onlyGit = report.git?.status === "failed" && report.errors.length === 1;
       ctx.output.err(
-        `error: the sync failed; the API was not published and nothing was pruned. See _sync/runs/${report.runId}.json, then re-run (completed bottles are kept).`,
+        onlyGit
+          ? `error: the sync failed in its brew git phase only: the bottles and the API were published, and clients keep the git refs published before. See _sync/runs/${report.runId}.json, then re-run.`
+          : `error: the sync failed; the API was not published and nothing was pruned. See _sync/runs/${report.runId}.json, then re-run (completed bottles are kept).`,
       );
     }
     return report;

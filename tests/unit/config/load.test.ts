@@ -36,8 +36,10 @@ describe("config/load", () => {
         upstream: {
           api: "https://formulae.brew.sh/api",
           registry: "https://ghcr.io/v2/homebrew/core",
+          brew_git: "https://github.com/Homebrew/brew.git",
           trusted_key: "builtin",
         },
+        brew_git: false,
         retention_days: 7,
         concurrency: { checkers: 8, transfers: 4 },
       });

@@ -13,12 +13,15 @@ describe("mirror/serve", () => {
       ["/bottles/openssl/3/manifests/3.4.0", "bottles/openssl/3/manifests/3.4.0"],
       ["/api/formula.jws.json?x=1", "api/formula.jws.json"],
       ["/api/internal/packages.arm64_sequoia.jws.json", "api/internal/packages.arm64_sequoia.jws.json"],
+      ["/git/brew.git/info/refs?service=git-upload-pack", "git/brew.git/info/refs"],
+      ["/git/brew.git/objects/info/packs", "git/brew.git/objects/info/packs"],
     ])("maps %s to the literal key %s", (path, key) => {
       expect(keyOfPath(path)).toBe(key);
     });
 
     it.each([
       "/bottles/../_sync/state.json",
+      "/git/../_sync/git/brew.json",
       "/bottles/%2E%2E/_sync/state.json",
       "/bottles/..%2F_sync%2Fstate.json",
       "/bottles/a%00b",
