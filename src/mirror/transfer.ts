@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { BlobResponse, BottleManifest } from "../homebrew/registry-client.ts";
 import { isTransientError, type RetryOptions, withRetry } from "../homebrew/retry.ts";
 import { errorMessage } from "../shared/errors.ts";
-import type { BlobStore } from "../storage/blob-store.ts";
+import type { BlobStat, BlobStore } from "../storage/blob-store.ts";
 import { IntegrityError } from "../storage/errors.ts";
 import { TransferError } from "./errors.ts";
 import type { PlannedManifest, PlannedTransfer } from "./plan.ts";
@@ -58,8 +58,13 @@ export async function transferBottle(
   options: TransferOptions,
 ): Promise<TransferResult> {
   const { store } = options;
-  const adopted = options.absent ? null : await adoptIfVerified(store, ref.key, ref.sha256, ref.size);
-  if (adopted !== null) return { key: ref.key, ...adopted, adopted: true, attempts: 0 };
+  let absent = options.absent === true;
+  if (!absent) {
+    const stat = await store.stat(ref.key);
+    absent = stat === null;
+    const adopted = stat === null ? null : await adoptIfVerified(store, ref.key, ref.sha256, ref.size, stat);
+    if (adopted !== null) return { key: ref.key, ...adopted, adopted: true, attempts: 0 };
+  }
   let attempts = 0;
   try {
     const result = await withRetry(
@@ -81,6 +86,9 @@ export async function transferBottle(
             ...(ref.size === undefined ? {} : { size: ref.size }),
             contentType: "application/gzip",
             deferSync: true,
+            // Known to be new: S3 writes it with If-None-Match (no second version of a bottle); an object
+            // there that failed the adopt check is replaced (verify --repair).
+            ...(absent ? { ifAbsent: true } : {}),
           });
         } catch (error) {
           blob.body.destroy();
@@ -112,15 +120,16 @@ export async function transferBottle(
 
 /**
  * The object at `key` if it exists with `size` (when known) and re-hashes to `sha256`; else null.
- * Never trusts the object's name or size alone.
+ * Never trusts the object's name or size alone. `known`: the key's stat, when the caller has it.
  */
 export async function adoptIfVerified(
   store: BlobStore,
   key: string,
   sha256: string,
   size?: number,
+  known?: BlobStat,
 ): Promise<{ size: number; sha256: string } | null> {
-  const stat = await store.stat(key);
+  const stat = known ?? (await store.stat(key));
   if (stat === null || (size !== undefined && stat.size !== size)) return null;
   const actual = await hashStored(store, key);
   return actual.sha256 === sha256 ? actual : null;

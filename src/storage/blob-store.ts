@@ -31,6 +31,13 @@ export interface PutOptions {
    * are durable on return (S3) ignore it.
    */
   deferSync?: boolean;
+  /**
+   * The caller believes no object is at the key (it listed or stat'ed it moments ago). Stores with
+   * conditional writes (S3: `If-None-Match: *`) then never overwrite one that appeared meanwhile: if the
+   * object there was written with this sha256 the put succeeds without writing, otherwise it fails with
+   * a StorageError and the object is untouched. Stores without them (fs) may ignore it.
+   */
+  ifAbsent?: boolean;
 }
 
 export interface PutResult {

@@ -46,12 +46,24 @@ export class ExpectedDigest {
   }
 }
 
+export interface HashingStreamOptions {
+  /**
+   * Hold each chunk back until the next one arrives, and pass the last only once the whole body matched
+   * the expectation: a destination that needs every byte to commit (an HTTP PUT with a Content-Length)
+   * then never receives a complete mismatched body — the stream errors one chunk short of it.
+   */
+  holdLast?: boolean;
+}
+
 export class HashingStream extends Transform {
   private readonly digest: ExpectedDigest;
+  private readonly holdLast: boolean;
+  private held: Buffer | undefined;
 
-  constructor(key: string, expected: PutOptions = {}) {
+  constructor(key: string, expected: PutOptions = {}, options: HashingStreamOptions = {}) {
     super();
     this.digest = new ExpectedDigest(key, expected);
+    this.holdLast = options.holdLast === true;
   }
 
   get key(): string {
@@ -71,7 +83,29 @@ export class HashingStream extends Transform {
       callback(error as Error);
       return;
     }
-    callback(null, buffer);
+    if (!this.holdLast) {
+      callback(null, buffer);
+      return;
+    }
+    const previous = this.held;
+    this.held = buffer;
+    callback(null, previous);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.holdLast) {
+      callback();
+      return;
+    }
+    try {
+      this.digest.verify();
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    const last = this.held;
+    this.held = undefined;
+    callback(null, last);
   }
 
   /** Throws IntegrityError when the bytes that passed differ from the expectation. */
@@ -121,8 +155,12 @@ export abstract class HashingWritable extends Writable {
   }
 }
 
-export function hashingStream(key: string, expected: PutOptions = {}): HashingStream {
-  return new HashingStream(key, expected);
+export function hashingStream(
+  key: string,
+  expected: PutOptions = {},
+  options: HashingStreamOptions = {},
+): HashingStream {
+  return new HashingStream(key, expected, options);
 }
 
 /** Compares actual size/sha256 with the expectation; size first (the clearer message). */

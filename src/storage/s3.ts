@@ -1,16 +1,23 @@
 /**
  * BlobStore on an S3 bucket under a key prefix (AWS SDK v3).
  *
- * How "a key only ever holds verified bytes" is kept: S3 cannot check a whole-object sha256 before it
- * commits a multipart upload (its SHA256 checksums are per part, or composite), and we often learn the
- * digest only when the stream ends. So a streamed put uploads to a temp key `<prefix>.tmp/<uuid>/body`
- * (lib-storage Upload: multipart, bounded part size × queue, so memory stays small) while hashing, and
- * only when size and sha256 match is the temp object copied server-side onto the real key (CopyObject,
- * or UploadPartCopy above CopyObject's 5 GiB limit). The temp object is deleted either way; readers of
- * the real key see the old object or the complete new one. In-memory bodies (state, manifests, API
- * files) are hashed first and written with a single PutObject. A run killed mid-upload can leave
- * `<prefix>.tmp/` objects and incomplete multipart uploads: give the bucket a lifecycle rule that
- * expires `.tmp/` after a day and aborts incomplete multipart uploads.
+ * How "a key only ever holds verified bytes" is kept, without temp objects (no copy, no delete, no
+ * noncurrent temp versions on a versioned bucket):
+ * - In-memory bodies (state, manifests, API files) are hashed first, then sent in one PutObject.
+ * - A streamed body whose size and sha256 the caller knows, up to `multipartThreshold`, goes up in one
+ *   PutObject with `x-amz-checksum-sha256` set to the expected digest: S3 computes the sha256 of what it
+ *   receives and refuses a mismatch (400 BadDigest) without storing anything. The body is also hashed on
+ *   the way and its last chunk is held back until the whole body matched (HashingStream `holdLast`), so
+ *   on a mismatch the request ends short of its Content-Length and no server stores it — the same
+ *   guarantee on S3-compatible servers that ignore the checksum header (s3rver).
+ * - Any other streamed body goes up as a multipart upload, hashed while streaming; the upload is
+ *   completed only when size and sha256 matched, otherwise aborted. Until CompleteMultipartUpload
+ *   nothing is visible under the key. Memory ≈ partSize × (queueSize + 1) per put.
+ * Every write records the sha256 as object metadata (`x-amz-meta-sha256`). With `ifAbsent` the write
+ * carries `If-None-Match: *` (PutObject, CompleteMultipartUpload): S3 then never overwrites an object
+ * that appeared meanwhile; a 412 is success when that object's recorded sha256 is the expected one.
+ * A run killed mid-upload leaves an incomplete multipart upload (invisible, but billed): the storage
+ * module's lifecycle rule aborts them after a day (infra/terraform/modules/storage).
  *
  * putIfAbsent: HEAD first (a cheap refusal, and the right answer on S3-compatible servers that ignore
  * conditional headers, such as s3rver), then PutObject with `If-None-Match: *`, which AWS S3 arbitrates
@@ -19,13 +26,11 @@
  * The client sets `requestChecksumCalculation: "WHEN_REQUIRED"` (DESIGN.md §7: otherwise streamed PUT
  * bodies are sent aws-chunked, which s3rver stores verbatim).
  */
-import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -34,20 +39,25 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
-  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { forEachBounded } from "../shared/concurrency.ts";
 import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
-import { NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
-import { assertValidExpectation, digestOf, hashingStream, verifyDigest } from "./hashing.ts";
-import { assertValidKey, assertValidPrefix, isValidKey, TEMP_DIR } from "./keys.ts";
+import { IntegrityError, NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
+import {
+  assertValidExpectation,
+  digestOf,
+  type HashingStream,
+  hashingStream,
+  verifyDigest,
+} from "./hashing.ts";
+import { assertValidKey, assertValidPrefix, isValidKey } from "./keys.ts";
 import { assertValidRange, trimToRange } from "./range.ts";
+import { MAX_PARTS, uploadParts } from "./s3-parts.ts";
 
 const MiB = 1024 * 1024;
-/** CopyObject copies at most 5 GiB; larger objects need a multipart copy. */
-export const COPY_OBJECT_LIMIT = 5 * 1024 * MiB;
-const MAX_PARTS = 10_000;
+/** The largest single PutObject S3 takes. */
+const MAX_SINGLE_PUT = 5 * 1024 * MiB;
+/** Object metadata key holding the sha256 a put verified (`x-amz-meta-sha256`). */
+export const SHA256_METADATA = "sha256";
 
 export interface S3StoreOptions {
   bucket: string;
@@ -55,17 +65,16 @@ export interface S3StoreOptions {
   prefix?: string;
   /** Passed to `new S3Client` (region, endpoint, forcePathStyle, credentials…). */
   clientConfig?: S3ClientConfig;
-  /** Multipart part size for streamed puts (default 8 MiB, minimum 5 MiB). */
-  partSize?: number;
   /**
-   * Parts in flight per streamed put (default 2). Memory per put ≈ partSize × (queueSize + 2): the parts
-   * in flight, the part being filled and lib-storage's concatenation of it.
+   * Streamed bodies of a known size and sha256 up to this many bytes go up in one checksummed PutObject
+   * (one request); larger ones, and bodies of unknown size or digest, as a multipart upload (default
+   * 64 MiB; at most 5 GiB).
    */
+  multipartThreshold?: number;
+  /** Multipart part size (default 8 MiB, minimum 5 MiB; raised to fit 10,000 parts). */
+  partSize?: number;
+  /** Parts in flight per multipart put (default 2). Memory per put ≈ partSize × (queueSize + 1). */
   queueSize?: number;
-  /** Above this size the verified temp object is copied with UploadPartCopy (default 5 GiB). */
-  multipartCopyThreshold?: number;
-  /** Part size of a multipart copy (default 512 MiB; raised to fit 10,000 parts). */
-  copyPartSize?: number;
   /** Keys per ListObjectsV2 page (default: the server's, 1000 on S3); small values exercise pagination. */
   listPageSize?: number;
 }
@@ -88,9 +97,13 @@ function isNotFound(error: unknown): boolean {
   return httpStatus(error) === 404 || ["NotFound", "NoSuchKey"].includes(errorCode(error) ?? "");
 }
 
-/** CopySource is `bucket/key`, URL-encoded per segment. */
-function copySource(bucket: string, key: string): string {
-  return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+function isPreconditionFailed(error: unknown): boolean {
+  return httpStatus(error) === 412 || errorCode(error) === "PreconditionFailed";
+}
+
+/** `x-amz-checksum-sha256` is the base64 of the binary digest. */
+function base64Sha256(hex: string): string {
+  return Buffer.from(hex, "hex").toString("base64");
 }
 
 export class S3Store implements BlobStore {
@@ -98,10 +111,9 @@ export class S3Store implements BlobStore {
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
+  private readonly multipartThreshold: number;
   private readonly partSize: number;
   private readonly queueSize: number;
-  private readonly multipartCopyThreshold: number;
-  private readonly copyPartSize: number;
   private readonly listPageSize: number | undefined;
 
   constructor(options: S3StoreOptions) {
@@ -115,13 +127,9 @@ export class S3Store implements BlobStore {
       responseChecksumValidation: "WHEN_REQUIRED",
       ...options.clientConfig,
     });
+    this.multipartThreshold = Math.min(options.multipartThreshold ?? 64 * MiB, MAX_SINGLE_PUT);
     this.partSize = Math.max(options.partSize ?? 8 * MiB, 5 * MiB);
     this.queueSize = Math.max(options.queueSize ?? 2, 1);
-    this.multipartCopyThreshold = Math.min(
-      options.multipartCopyThreshold ?? COPY_OBJECT_LIMIT,
-      COPY_OBJECT_LIMIT,
-    );
-    this.copyPartSize = Math.max(options.copyPartSize ?? 512 * MiB, 5 * MiB);
     this.listPageSize = options.listPageSize;
   }
 
@@ -199,50 +207,207 @@ export class S3Store implements BlobStore {
     assertValidKey(key);
     assertValidExpectation(key, options);
     if (typeof body === "string" || body instanceof Uint8Array) {
-      const digest = verifyDigest(key, options, digestOf(body));
-      await this.client
-        .send(
+      const bytes = typeof body === "string" ? Buffer.from(body) : body;
+      const digest = verifyDigest(key, options, digestOf(bytes));
+      await this.write(key, { ...options, ...digest }, () =>
+        this.client.send(
           new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.prefix + key,
-            Body: typeof body === "string" ? Buffer.from(body) : body,
-            ContentType: options.contentType,
+            ...this.objectFields(key, digest.sha256, options),
+            Body: bytes,
+            ContentLength: bytes.byteLength,
+            ChecksumSHA256: base64Sha256(digest.sha256),
           }),
-        )
-        .catch((error: unknown) => {
-          throw this.failure("put", key, error);
-        });
+        ),
+      ).catch((error: unknown) => {
+        throw error instanceof StorageError ? error : this.failure("put", key, error);
+      });
       return { key, ...digest };
     }
+    const { size, sha256 } = options;
+    if (size !== undefined && sha256 !== undefined && size <= this.multipartThreshold) {
+      return this.putSingle(key, body, { ...options, size, sha256 });
+    }
+    return this.putMultipart(key, body, options);
+  }
 
-    // One "folder" per upload: s3rver (filesystem-backed) removes a folder left empty by a delete, and
-    // with one shared `.tmp/` that raced a concurrent put into it and crashed the server.
-    const temp = `${this.prefix}${TEMP_DIR}/${randomUUID()}/body`;
-    const hasher = hashingStream(key, options);
-    pipeline(body, hasher, () => undefined); // errors surface through hasher.errored
+  /** One PutObject, checksummed by S3 and by us (see the header); nothing is stored on a mismatch. */
+  private async putSingle(
+    key: string,
+    body: Readable,
+    options: PutOptions & { size: number; sha256: string },
+  ): Promise<PutResult> {
+    const hasher = hashingStream(key, options, { holdLast: true });
+    // The HTTP handler pipes the body into the request, and a pipe does not pass errors on: abort the
+    // request when the body fails (or mismatches), so it ends there, short of its Content-Length.
+    const abort = new AbortController();
+    pipeline(body, hasher, (error) => {
+      if (error) abort.abort(error);
+    }); // errors surface through hasher.errored
+    let sent = false;
+    const result = this.streamed(key, hasher, options, async () => {
+      sent = true;
+      const outcome = await this.write(key, options, () =>
+        this.client.send(
+          new PutObjectCommand({
+            ...this.objectFields(key, options.sha256, options),
+            Body: hasher,
+            ContentLength: options.size,
+            ChecksumSHA256: base64Sha256(options.sha256),
+          }),
+          { abortSignal: abort.signal },
+        ),
+      );
+      if (outcome === "existing") {
+        hasher.destroy(); // the object is already there: stop reading the source
+        return { size: options.size, sha256: options.sha256 };
+      }
+      return hasher.verify();
+    });
+    return result.catch(async (error: unknown) => {
+      if (sent && !(error instanceof StorageError && !(error instanceof IntegrityError))) {
+        await this.removeTruncated(key, options.size);
+      }
+      throw error;
+    });
+  }
+
+  /**
+   * After a failed single PUT: S3 stores nothing from a request that ended short of its Content-Length,
+   * but some S3-compatible servers (s3rver) keep what arrived. Such an object is shorter than the body
+   * (the held-back last chunk never left), so an object at the key of another size is that leftover
+   * and is removed; one of the expected size is not ours and stays. Best effort.
+   */
+  private async removeTruncated(key: string, size: number): Promise<void> {
+    const Key = this.prefix + key;
     try {
-      const upload = new Upload({
-        client: this.client,
-        params: { Bucket: this.bucket, Key: temp, Body: hasher, ContentType: options.contentType },
-        partSize: this.partSize,
-        queueSize: this.queueSize,
-        leavePartsOnError: false,
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      if (head.ContentLength !== size) {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+      }
+    } catch {
+      // absent (the usual case on S3), or unreachable: nothing to remove, or nothing we can do
+    }
+  }
+
+  /**
+   * A multipart upload, hashed while streaming, completed only when the digest matched; aborted on a
+   * mismatch or any failure, so nothing is ever visible under the key unless verified.
+   */
+  private async putMultipart(key: string, body: Readable, options: PutOptions): Promise<PutResult> {
+    const hasher = hashingStream(key, options);
+    pipeline(body, hasher, () => undefined);
+    const Key = this.prefix + key;
+    let uploadId: string | undefined;
+    try {
+      return await this.streamed(key, hasher, options, async () => {
+        const created = await this.client.send(
+          new CreateMultipartUploadCommand(this.objectFields(key, options.sha256, options)),
+        );
+        uploadId = created.UploadId;
+        const parts = await uploadParts({
+          client: this.client,
+          bucket: this.bucket,
+          key: Key,
+          uploadId: uploadId ?? "",
+          source: hasher,
+          partSize: Math.max(this.partSize, Math.ceil((options.size ?? 0) / MAX_PARTS)),
+          queueSize: this.queueSize,
+        });
+        // Every byte has been hashed: this is the only place a multipart upload becomes visible.
+        const digest = hasher.verify();
+        const UploadId = uploadId;
+        const outcome = await this.write(key, { ...options, ...digest }, () =>
+          this.client.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key,
+              UploadId,
+              MultipartUpload: { Parts: parts },
+              ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
+            }),
+          ),
+        );
+        if (outcome === "written") uploadId = undefined; // else the finally aborts the upload
+        return digest;
       });
-      await upload.done();
-      const digest = hasher.verify();
-      await this.copy(temp, this.prefix + key, digest.size, options.contentType);
-      return { key, ...digest };
+    } finally {
+      if (uploadId !== undefined) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }))
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  /** Runs a streamed upload and reports its failure as the body's own error when the body failed. */
+  private async streamed(
+    key: string,
+    hasher: HashingStream,
+    options: PutOptions,
+    upload: () => Promise<{ size: number; sha256: string }>,
+  ): Promise<PutResult> {
+    try {
+      return { key, ...(await upload()) };
     } catch (error) {
-      // A failing source or a size overflow destroyed the hasher: report that, not the Upload's view of it.
-      if (hasher.errored !== null) throw hasher.errored;
+      // A failing source or a size/sha256 mismatch destroyed the hasher: report that, not the SDK's view.
+      // (An AbortError there is ours: leaving the part loop early closes the hasher.)
+      if (hasher.errored !== null && hasher.errored.name !== "AbortError") throw hasher.errored;
       hasher.destroy(); // stop reading the source
       if (error instanceof StorageError) throw error;
+      if (errorCode(error) === "BadDigest" && options.sha256 !== undefined) {
+        // S3 computed another sha256 than the index's over what reached it: nothing was stored.
+        throw new IntegrityError({
+          key,
+          field: "sha256",
+          expected: options.sha256,
+          actual: "another value (S3 refused the upload: BadDigest)",
+        });
+      }
       throw this.failure("put", key, error);
-    } finally {
-      await this.client
-        .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: temp }))
-        .catch(() => undefined);
     }
+  }
+
+  /**
+   * Sends one write. With `ifAbsent`, a 412 (an object appeared at the key) is "existing" when that
+   * object records the expected sha256, and a StorageError otherwise; nothing is overwritten either way.
+   */
+  private async write(
+    key: string,
+    options: PutOptions,
+    send: () => Promise<unknown>,
+  ): Promise<"written" | "existing"> {
+    try {
+      await send();
+      return "written";
+    } catch (error) {
+      if (!(options.ifAbsent && isPreconditionFailed(error))) throw error;
+      const head = await this.client
+        .send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }))
+        .catch((headError: unknown) => {
+          throw this.failure("stat", key, headError);
+        });
+      const recorded = head.Metadata?.[SHA256_METADATA];
+      if (options.sha256 !== undefined && recorded === options.sha256) return "existing";
+      throw new StorageError(
+        `${this.location}${key} appeared while it was being written, with other bytes (sha256 ${recorded ?? "not recorded"}); it was left as it is`,
+        {
+          key,
+          cause: error,
+          fix: "Another writer is using this mirror (only one sync may hold _sync/lock). Run `hbsync verify` and, if it reports this key, `hbsync verify --repair`.",
+        },
+      );
+    }
+  }
+
+  /** Bucket, key, content type, recorded sha256 and (with ifAbsent) If-None-Match of a new object. */
+  private objectFields(key: string, sha256: string | undefined, options: PutOptions) {
+    return {
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      ContentType: options.contentType,
+      ...(sha256 === undefined ? {} : { Metadata: { [SHA256_METADATA]: sha256 } }),
+      ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
+    };
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
@@ -321,53 +486,6 @@ export class S3Store implements BlobStore {
 
   async close(): Promise<void> {
     this.client.destroy();
-  }
-
-  /** Server-side copy of a verified temp object onto its real key. */
-  private async copy(from: string, to: string, size: number, contentType: string | undefined): Promise<void> {
-    const CopySource = copySource(this.bucket, from);
-    if (size <= this.multipartCopyThreshold) {
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource }));
-      return;
-    }
-    const partSize = Math.max(this.copyPartSize, Math.ceil(size / MAX_PARTS));
-    const { UploadId } = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to, ContentType: contentType }),
-    );
-    try {
-      const ranges = Array.from({ length: Math.ceil(size / partSize) }, (_, index) => ({
-        PartNumber: index + 1,
-        range: `bytes=${index * partSize}-${Math.min((index + 1) * partSize, size) - 1}`,
-      }));
-      const parts: Array<{ PartNumber: number; ETag: string | undefined }> = [];
-      await forEachBounded(ranges, this.queueSize * 2, async (part) => {
-        const result = await this.client.send(
-          new UploadPartCopyCommand({
-            Bucket: this.bucket,
-            Key: to,
-            UploadId,
-            PartNumber: part.PartNumber,
-            CopySource,
-            CopySourceRange: part.range,
-          }),
-        );
-        parts.push({ PartNumber: part.PartNumber, ETag: result.CopyPartResult?.ETag });
-      });
-      parts.sort((a, b) => a.PartNumber - b.PartNumber);
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: to,
-          UploadId,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
-    } catch (error) {
-      await this.client
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId }))
-        .catch(() => undefined);
-      throw error;
-    }
   }
 
   private failure(operation: string, key: string, error: unknown): StorageError {

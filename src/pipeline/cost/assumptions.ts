@@ -28,8 +28,19 @@ export interface Assumptions {
   workerOverheadSeconds: number;
   /** ECS task time per run besides copying; Fargate bills from the image pull. */
   ecsOverheadSeconds: number;
-  /** S3 PUTs per transferred bottle (the bottle and its manifest). */
+  /**
+   * S3 PUT-class requests per transferred bottle up to the single-PUT size (64 MiB): the bottle's one
+   * checksummed PutObject and its manifest's (no temp object, no copy: src/storage/s3.ts).
+   */
   putsPerBottle: number;
+  /** Share of transferred bottles above 64 MiB, which go up as multipart uploads. */
+  multipartBottleFraction: number;
+  /** Average size of those bottles, MB (parts of 8 MiB: create + parts + complete). */
+  multipartBottleMb: number;
+  /** Size of `_sync/state.json`, MB: rewritten at least once per run. */
+  stateMb: number;
+  /** Days S3 keeps a noncurrent version (the storage module's noncurrent_version_expiration_days). */
+  noncurrentVersionDays: number;
   /** Other S3 PUT/LIST per run: lock, plan, state, run report, API files. */
   putsPerRun: number;
   /** S3 GETs per run by the sync itself (state, plan, lock checks). */
@@ -72,6 +83,10 @@ export const DEFAULT_ASSUMPTIONS: Readonly<Assumptions> = Object.freeze({
   workerOverheadSeconds: 15,
   ecsOverheadSeconds: 60,
   putsPerBottle: 2,
+  multipartBottleFraction: 0.03,
+  multipartBottleMb: 200,
+  stateMb: 10,
+  noncurrentVersionDays: 30,
   putsPerRun: 20,
   getsPerRun: 10,
   clientEgressGbPerMonth: 10,
@@ -102,7 +117,12 @@ const DESCRIPTIONS: Record<keyof Assumptions, string> = {
   ecsThroughputMbPerSecond: "ECS task copy rate, MB/s",
   workerOverheadSeconds: "worker Lambda seconds per run besides copying",
   ecsOverheadSeconds: "ECS task seconds per run besides copying (image pull, start)",
-  putsPerBottle: "S3 PUTs per transferred bottle (bottle + manifest)",
+  putsPerBottle: "S3 PUTs per transferred bottle up to 64 MiB (its PutObject + its manifest's)",
+  multipartBottleFraction: "share of transferred bottles above 64 MiB (multipart uploads)",
+  multipartBottleMb: "average size of the bottles above 64 MiB, MB (8 MiB parts)",
+  stateMb: "size of _sync/state.json, MB (rewritten every run)",
+  noncurrentVersionDays:
+    "days S3 keeps noncurrent versions (storage module's noncurrent_version_expiration_days)",
   putsPerRun: "other S3 PUT/LIST per run (lock, plan, state, report, API)",
   getsPerRun: "S3 GETs per run by the sync",
   clientEgressGbPerMonth: "downloads by brew clients from the mirror, GB/month (internet egress)",
@@ -124,6 +144,7 @@ const DESCRIPTIONS: Record<keyof Assumptions, string> = {
 const FRACTIONS: ReadonlySet<keyof Assumptions> = new Set([
   "allTagFraction",
   "weeklyChurnFraction",
+  "multipartBottleFraction",
   "spotDiscount",
   "coldFraction",
 ]);

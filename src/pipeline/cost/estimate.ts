@@ -1,7 +1,7 @@
 import { type Assumptions, describeAssumptions } from "./assumptions.ts";
 import type { Price, RegionPrices } from "./prices.ts";
 import type { AssumptionLine, CostInput, LineItem } from "./types.ts";
-import { deriveUsage, type Usage, type UsageOverrides } from "./usage.ts";
+import { deriveUsage, putsPerTransferredBottle, type Usage, type UsageOverrides } from "./usage.ts";
 
 /**
  * Prices one environment's monthly usage. Money is integer micro-dollars: each line is
@@ -127,6 +127,12 @@ function priceUsage(input: CostInput, usage: Usage, prices: RegionPrices, a: Ass
   }
   items.push(
     line("S3", "Standard storage", usage.s3.storedGb, prices.s3.standardGbMonth),
+    line(
+      "S3",
+      `noncurrent versions (pruned bottles, rewritten API and state; ${a.noncurrentVersionDays} days)`,
+      usage.s3.noncurrentGb,
+      prices.s3.standardGbMonth,
+    ),
     line("S3", "PUT/LIST requests", usage.s3.putsPerMonth, prices.s3.putRequest),
     line("S3", "GET requests (sync + clients)", usage.s3.getsPerMonth, prices.s3.getRequest),
     line("Data transfer", "out to the internet (brew clients)", usage.egressGb, prices.dataTransferOutGb),
@@ -198,7 +204,7 @@ function fargateItems(input: CostInput, taskHours: number, prices: RegionPrices,
 /** The first full sync: compute plus one PUT per object, priced like a run. */
 function initialSyncMicros(input: CostInput, usage: Usage, prices: RegionPrices, a: Assumptions): number {
   const { gb, worker, seconds } = usage.initialSync;
-  const puts = usage.mirror.bottles * a.putsPerBottle + a.putsPerRun;
+  const puts = usage.mirror.bottles * putsPerTransferredBottle(a) + a.putsPerRun;
   let usd = puts * prices.s3.putRequest.usd;
   if (worker === "ecs") {
     const hours = Math.max(60, seconds) / 3600;

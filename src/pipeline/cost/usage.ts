@@ -10,6 +10,11 @@ import type { CostInput } from "./types.ts";
  * share of it is replaced upstream (churn); each run moves what changed since the previous run, so
  * bytes per run = monthly churn / runs per month (never more than the whole mirror). A run whose
  * bottle bytes exceed `size_threshold_gb` goes to ECS Fargate, otherwise to the worker Lambda.
+ *
+ * S3 requests and bytes follow src/storage/s3.ts: each bottle is written once, to its own key (one
+ * checksummed PutObject, or a multipart upload above 64 MiB), so a bottle is stored once and leaves no
+ * temp object. The bucket is versioned: what is deleted or overwritten stays as a noncurrent version
+ * for `noncurrentVersionDays` — pruned bottles, and the API files and state rewritten by every run.
  */
 export interface Usage {
   runsPerMonth: number;
@@ -28,7 +33,14 @@ export interface Usage {
   };
   /** Zero when runs go to the Lambda worker. */
   ecsTask: { secondsPerRun: number; taskHoursPerMonth: number };
-  s3: { storedGb: number; supersededGb: number; putsPerMonth: number; getsPerMonth: number };
+  s3: {
+    storedGb: number;
+    supersededGb: number;
+    /** Noncurrent versions kept (GB-month): pruned bottles + rewritten API files and state. */
+    noncurrentGb: number;
+    putsPerMonth: number;
+    getsPerMonth: number;
+  };
   egressGb: number;
   logs: { ingestedGb: number; storedGb: number };
   nat: { gatewayHours: number; processedGb: number; s3ProcessedGb: number };
@@ -41,6 +53,8 @@ export interface UsageOverrides {
 }
 
 const MB_PER_GB = 1024;
+/** S3Store's multipart part size (src/storage/s3.ts). */
+const PART_MB = 8;
 const KB_PER_GB = 1024 * 1024;
 /** Fargate bills at least one minute per task. */
 const FARGATE_MINIMUM_SECONDS = 60;
@@ -74,6 +88,11 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
   );
 
   const supersededGb = mirrorGb * a.weeklyChurnFraction * (input.mirror.retentionDays / 7);
+  // Pruned bottles (the month's churn, deleted after retention) and each run's rewritten API files and
+  // state, each kept noncurrentVersionDays.
+  const noncurrentShare = a.noncurrentVersionDays / a.daysPerMonth;
+  const prunedNoncurrentGb = mirrorGb * a.weeklyChurnFraction * (a.noncurrentVersionDays / 7);
+  const rewrittenNoncurrentGb = runs * noncurrentShare * ((a.apiMbPerRun + a.stateMb) / MB_PER_GB);
   const clientGets = a.averageBottleMb > 0 ? (a.clientEgressGbPerMonth * MB_PER_GB) / a.averageBottleMb : 0;
   const logsIngestedGb = (runs * (a.logKbPerRun + bottlesPerRun * a.logKbPerBottle)) / KB_PER_GB;
 
@@ -119,7 +138,8 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
     s3: {
       storedGb: mirrorGb + supersededGb + apiGbPerRun,
       supersededGb,
-      putsPerMonth: runs * (bottlesPerRun * a.putsPerBottle + a.putsPerRun),
+      noncurrentGb: prunedNoncurrentGb + rewrittenNoncurrentGb,
+      putsPerMonth: runs * (bottlesPerRun * putsPerTransferredBottle(a) + a.putsPerRun),
       getsPerMonth: runs * a.getsPerRun + clientGets,
     },
     egressGb: a.clientEgressGbPerMonth,
@@ -130,6 +150,15 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
     nat: { gatewayHours: natHours, processedGb: natProcessed, s3ProcessedGb: s3ViaNat },
     initialSync: { gb: initialGb, worker: initialWorker, seconds: initialSeconds },
   };
+}
+
+/**
+ * PUT-class requests per transferred bottle: `putsPerBottle` (its PutObject and its manifest's), and for
+ * the share above 64 MiB a multipart upload instead of the PutObject (create + 8 MiB parts + complete).
+ */
+export function putsPerTransferredBottle(a: Assumptions): number {
+  const multipartRequests = 2 + Math.ceil(a.multipartBottleMb / PART_MB);
+  return a.putsPerBottle + a.multipartBottleFraction * (multipartRequests - 1);
 }
 
 /** The smallest worker memory that the throughput assumption needs, rounded up to 256 MB. */

@@ -27,13 +27,17 @@ describe("cost/estimate", () => {
       // worker: (15 + 1,126.4 / 40) s = 43.16 s × 1 GB × 30 = 1,294.8 GB-s × $0.0000166667 = $0.0215800432 → 21,580 µ$
       // worker requests: 30 × 1 invocation × $0.0000002 → 6 µ$
       // S3 storage: 10 GB + superseded 10 × 0.7 × 7/7 = 7 GB + 0.1 GB API = 17.1 GB × $0.023 = $0.3933 → 393,300 µ$
-      // PUT: 30 × (100 × 2 + 20) = 6,600 × $0.000005 = $0.033 → 33,000 µ$
+      // noncurrent versions (30 days): pruned 10 × 0.7 × 30/7 = 30 GB + rewritten 30 runs × 30/30 ×
+      //   (102.4 + 10 state) MB / 1,024 = 3.29296875 GB → 33.29296875 GB × $0.023 = $0.7657382813 → 765,738 µ$
+      // PUT per bottle: 2 + 3% multipart × (2 + ⌈200/8⌉ − 1 = 26) = 2.78
+      // PUT: 30 × (100 × 2.78 + 20) = 8,940 × $0.000005 = $0.0447 → 44,700 µ$
       // GET: 30 × 10 + client 10 GB × 1,024 / 10.24 MB = 1,000 → 1,300 × $0.0000004 = $0.00052 → 520 µ$
       // data transfer out: 10 GB × $0.09 = $0.90 → 900,000 µ$
       // logs: 30 × (20 + 100 × 0.5) KB = 2,100 KB = 0.0020027161 GB × $0.50 = $0.0010013580 → 1,001 µ$
       // log storage: 0.0020027161 GB × 30/30 × $0.03 = $0.0000600815 → 60 µ$
       // EventBridge: 30 × $0 → 0
-      // total = 8,750 + 6 + 21,580 + 6 + 393,300 + 33,000 + 520 + 900,000 + 1,001 + 60 = 1,358,223 µ$ → $1.36
+      // total = 8,750 + 6 + 21,580 + 6 + 393,300 + 765,738 + 44,700 + 520 + 900,000 + 1,001 + 60
+      //       = 2,135,661 µ$ → $2.14
       const estimate = estimateMonthlyCost(
         costInput({ schedule: "rate(1 day)" }),
         pricesFor("us-east-1"),
@@ -53,15 +57,16 @@ describe("cost/estimate", () => {
         "Lambda: sync worker compute (1024 MB, x86_64)": 21580,
         "Lambda: sync worker requests": 6,
         "S3: Standard storage": 393300,
-        "S3: PUT/LIST requests": 33000,
+        "S3: noncurrent versions (pruned bottles, rewritten API and state; 30 days)": 765738,
+        "S3: PUT/LIST requests": 44700,
         "S3: GET requests (sync + clients)": 520,
         "Data transfer: out to the internet (brew clients)": 900000,
         "CloudWatch Logs: ingestion": 1001,
         "CloudWatch Logs: storage (30-day retention)": 60,
         "EventBridge: schedule invocations": 0,
       });
-      expect(estimate.totalMicros).toBe(1_358_223);
-      expect(estimate.totalUsd).toBe(1.36);
+      expect(estimate.totalMicros).toBe(2_135_661);
+      expect(estimate.totalUsd).toBe(2.14);
       expect(estimate.usage.worker).toBe("lambda");
     });
 
@@ -77,7 +82,9 @@ describe("cost/estimate", () => {
       // memory: 0.5 h × 8 GB × $0.004445 = $0.01778 → 17,780 µ$
       // ephemeral: 0.5 h × (100 − 20) GB × $0.000111 = $0.00444 → 4,440 µ$
       // S3 storage: 100 GB + superseded 100 × 0.25 × 14/7 = 50 GB = 150 GB × $0.023 = $3.45 → 3,450,000 µ$
-      // PUT: 4 × (1,000 × 2 + 20) = 8,080 × $0.000005 = $0.0404 → 40,400 µ$
+      // noncurrent versions: pruned 100 × 0.25 × 30/7 = 107.1428571429 GB + rewritten 4 × 30/28 × 10 MB /
+      //   1,024 = 0.0418526786 GB → 107.1847098214 GB × $0.023 = $2.4652483259 → 2,465,248 µ$
+      // PUT: 4 × (1,000 × 2.78 + 20) = 11,200 × $0.000005 = $0.056 → 56,000 µ$
       // GET: 4 × 10 = 40 × $0.0000004 = $0.000016 → 16 µ$
       // data transfer out: 0 GB → 0
       // logs: 4 × (20 + 1,000 × 0.5) KB = 2,080 KB = 0.0019836426 GB × $0.50 = $0.0009918213 → 992 µ$
@@ -85,8 +92,8 @@ describe("cost/estimate", () => {
       // EventBridge: 0
       // NAT hours: 1 × 730 h × $0.045 = $32.85 → 32,850,000 µ$
       // NAT processed: 4 runs × 25 GB × 2 (download + S3 upload) = 200 GB × $0.045 = $9.00 → 9,000,000 µ$
-      // total = 2,667 + 1 + 40,480 + 17,780 + 4,440 + 3,450,000 + 40,400 + 16 + 0 + 992 + 60 + 32,850,000
-      //       + 9,000,000 = 45,406,836 µ$ → $45.41
+      // total = 2,667 + 1 + 40,480 + 17,780 + 4,440 + 3,450,000 + 2,465,248 + 56,000 + 16 + 0 + 992
+      //       + 60 + 32,850,000 + 9,000,000 = 47,887,684 µ$ → $47.89
       const estimate = estimateMonthlyCost(
         costInput({
           schedule: "rate(7 days)",
@@ -122,7 +129,8 @@ describe("cost/estimate", () => {
         "ECS Fargate: task memory (8 GB, x86_64)": 17780,
         "ECS Fargate: ephemeral storage above 20 GB (80 GB)": 4440,
         "S3: Standard storage": 3450000,
-        "S3: PUT/LIST requests": 40400,
+        "S3: noncurrent versions (pruned bottles, rewritten API and state; 30 days)": 2465248,
+        "S3: PUT/LIST requests": 56000,
         "S3: GET requests (sync + clients)": 16,
         "Data transfer: out to the internet (brew clients)": 0,
         "CloudWatch Logs: ingestion": 992,
@@ -131,8 +139,8 @@ describe("cost/estimate", () => {
         "VPC: NAT gateway hours (1)": 32850000,
         "VPC: NAT gateway data processed": 9000000,
       });
-      expect(estimate.totalMicros).toBe(45_406_836);
-      expect(estimate.totalUsd).toBe(45.41);
+      expect(estimate.totalMicros).toBe(47_887_684);
+      expect(estimate.totalUsd).toBe(47.89);
       expect(estimate.usage.worker).toBe("ecs");
     });
 
@@ -147,12 +155,15 @@ describe("cost/estimate", () => {
       // memory: 0.75 h × 4 GB × ($0.00356 × 0.3 = $0.001068) = $0.003204 → 3,204 µ$
       // ephemeral (no Spot discount): 0.75 h × 1 GB × $0.000111 = $0.00008325 → 83 µ$
       // S3 storage: 30 GB + superseded 30 × 0.7 × 0/7 = 0 → 30 GB × $0.023 = $0.69 → 690,000 µ$
-      // PUT: 30 × (60 × 2 + 20) = 4,200 × $0.000005 = $0.021 → 21,000 µ$
+      // noncurrent versions: pruned 30 × 0.7 × 30/7 = 90 GB + rewritten 30 × 30/30 × 10 MB / 1,024
+      //   = 0.29296875 GB → 90.29296875 GB × $0.023 = $2.0767382813 → 2,076,738 µ$
+      // PUT: 30 × (60 × 2.78 + 20) = 5,604 × $0.000005 = $0.02802 → 28,020 µ$
       // GET: 30 × 10 + client 5 GB × 1,024 / 51.2 MB = 100 → 400 × $0.0000004 = $0.00016 → 160 µ$
       // data transfer out: 5 GB × $0.09 = $0.45 → 450,000 µ$
       // logs: 30 × (20 + 60 × 0.5) KB = 1,500 KB = 0.0014305115 GB × $0.50 = $0.0007152557 → 715 µ$
       // log storage: 0.0014305115 GB × 30/30 × $0.03 = $0.0000429153 → 43 µ$
-      // total = 6,600 + 6 + 14,571 + 3,204 + 83 + 690,000 + 21,000 + 160 + 450,000 + 715 + 43 = 1,186,382 µ$ → $1.19
+      // total = 6,600 + 6 + 14,571 + 3,204 + 83 + 690,000 + 2,076,738 + 28,020 + 160 + 450,000 + 715 + 43
+      //       = 3,270,140 µ$ → $3.27
       const estimate = estimateMonthlyCost(
         costInput({
           env: "staging",
@@ -196,15 +207,16 @@ describe("cost/estimate", () => {
         "ECS Fargate: task memory (4 GB, Spot, arm64)": 3204,
         "ECS Fargate: ephemeral storage above 20 GB (1 GB)": 83,
         "S3: Standard storage": 690000,
-        "S3: PUT/LIST requests": 21000,
+        "S3: noncurrent versions (pruned bottles, rewritten API and state; 30 days)": 2076738,
+        "S3: PUT/LIST requests": 28020,
         "S3: GET requests (sync + clients)": 160,
         "Data transfer: out to the internet (brew clients)": 450000,
         "CloudWatch Logs: ingestion": 715,
         "CloudWatch Logs: storage (30-day retention)": 43,
         "EventBridge: schedule invocations": 0,
       });
-      expect(estimate.totalMicros).toBe(1_186_382);
-      expect(estimate.totalUsd).toBe(1.19);
+      expect(estimate.totalMicros).toBe(3_270_140);
+      expect(estimate.totalUsd).toBe(3.27);
       // Every line says its us-west-2 price is assumed from us-east-1.
       for (const line of estimate.lineItems) expect(line.source).toContain("assumed equal to us-east-1");
     });

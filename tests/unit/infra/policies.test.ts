@@ -330,6 +330,17 @@ describe("infra/terraform buckets", () => {
     }
     expect(mod("storage").locals?.[0]?.client_read_prefixes).toEqual(["bottles/*", "api/*"]);
   });
+
+  it("aborts the mirror's incomplete multipart uploads (a killed bottle upload, billed until then) after 1 day by default", () => {
+    const rules = (mod("storage").resource?.aws_s3_bucket_lifecycle_configuration?.this?.[0]?.rule ??
+      []) as Hcl[];
+    const abort = rules.find((r) => r.abort_incomplete_multipart_upload);
+    expect(abort?.filter).toEqual([{}]); // every key: S3Store uploads bottles to their own key
+    expect(abort?.abort_incomplete_multipart_upload?.[0]?.days_after_initiation).toBe(
+      "${var.abort_incomplete_multipart_days}",
+    );
+    expect(mod("storage").variable?.abort_incomplete_multipart_days?.[0]?.default).toBe(1);
+  });
 });
 
 describe("infra/terraform logs and runtime", () => {

@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { BlobStat, BlobStore, PutOptions, PutResult } from "../../../src/storage/blob-store.ts";
-import { IntegrityError, NotFoundError } from "../../../src/storage/errors.ts";
+import { IntegrityError, NotFoundError, StorageError } from "../../../src/storage/errors.ts";
 import { assertValidKey } from "../../../src/storage/keys.ts";
 
 /**
  * An in-memory BlobStore for unit tests of the mirror engine (the real backends have their own
  * conformance suite; integration tests use fs and s3rver). It follows the interface's promises:
- * verified, all-or-nothing puts, create-if-absent, key validation.
+ * verified, all-or-nothing puts, create-if-absent, key validation, and `ifAbsent` as S3 keeps it (an
+ * object already there is kept: success when it has the expected sha256, a StorageError otherwise).
  */
 export interface MemoryStore extends BlobStore {
   readonly objects: Map<string, { bytes: Buffer; modified: Date }>;
@@ -15,6 +16,8 @@ export interface MemoryStore extends BlobStore {
   readonly writes: string[];
   /** Keys put with `deferSync` since the last flush (what a power loss could still take back on fs). */
   readonly unflushed: Set<string>;
+  /** The options of the last put of each key. */
+  readonly putOptions: Map<string, PutOptions>;
 }
 
 /** `memoryStore` plus compare-and-swap (replaceIfMatch / deleteIfMatch), as S3 has with If-Match. */
@@ -53,6 +56,7 @@ export function memoryStore(initial: Record<string, string | Uint8Array> = {}): 
   const objects = new Map<string, { bytes: Buffer; modified: Date }>();
   const writes: string[] = [];
   const unflushed = new Set<string>();
+  const putOptions = new Map<string, PutOptions>();
   for (const [key, value] of Object.entries(initial)) {
     objects.set(key, { bytes: Buffer.from(value), modified: new Date() });
   }
@@ -61,6 +65,7 @@ export function memoryStore(initial: Record<string, string | Uint8Array> = {}): 
     objects,
     writes,
     unflushed,
+    putOptions,
     async stat(key): Promise<BlobStat | null> {
       assertValidKey(key);
       const object = objects.get(key);
@@ -94,6 +99,13 @@ export function memoryStore(initial: Record<string, string | Uint8Array> = {}): 
       }
       if (options.sha256 !== undefined && options.sha256 !== sha256) {
         throw new IntegrityError({ key, field: "sha256", expected: options.sha256, actual: sha256 });
+      }
+      putOptions.set(key, options);
+      const existing = objects.get(key);
+      if (options.ifAbsent && existing) {
+        if (createHash("sha256").update(existing.bytes).digest("hex") === sha256)
+          return { key, size: bytes.length, sha256 };
+        throw new StorageError(`${key} appeared while it was being written, with other bytes`, { key });
       }
       objects.set(key, { bytes, modified: new Date() });
       writes.push(`put ${key}`);

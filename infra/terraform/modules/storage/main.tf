@@ -83,8 +83,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
-  # src/storage/s3.ts streams every bottle to .tmp/<uuid>/body, verifies its sha256, then copies it onto the
-  # real key and deletes the temp object. A killed run can leave temp objects behind: expire them.
+  # src/storage/s3.ts writes bottles straight to their key now (a checksummed PutObject, or a multipart
+  # upload completed only once verified, which the rule above cleans up when a run is killed). Versions
+  # before that streamed to .tmp/<uuid>/body and copied: expire anything such a run left behind.
   rule {
     id     = "expire-sync-temp-objects"
     status = "Enabled"

@@ -21,9 +21,9 @@ variable "force_destroy" {
 }
 
 variable "abort_incomplete_multipart_days" {
-  description = "Days after which S3 aborts incomplete multipart uploads (interrupted bottle transfers)."
+  description = "Days after which S3 aborts incomplete multipart uploads (interrupted transfers of bottles above the single-PUT size; invisible, but billed until aborted)."
   type        = number
-  default     = 3
+  default     = 1
 
   validation {
     condition     = var.abort_incomplete_multipart_days >= 1 && var.abort_incomplete_multipart_days <= 7
