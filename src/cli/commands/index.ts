@@ -15,6 +15,7 @@ export type LoadCommand = () => Promise<{ register: RegisterCommand }>;
 
 export const COMMAND_MODULES: Array<readonly [command: string, load: LoadCommand] | LoadCommand> = [
   // hbsync-commands: begin
+  ["client-env", () => import("./client-env.ts")],
   ["config", () => import("./config.ts")],
   ["cost", () => import("./cost.ts")],
   ["emulator", () => import("./emulator.ts")],
