@@ -120,6 +120,7 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
   report.counts.formulae = plan.formulaeCount;
   report.counts.rejected = plan.rejected.length;
   report.rejected = plan.rejected;
+  if (plan.missingDependencies?.length) report.missingDependencies = plan.missingDependencies;
   report.counts.planned = plan.transfers.length;
   report.counts.kept = plan.keeps.length;
   report.bytes.planned = plan.totals.bytes;

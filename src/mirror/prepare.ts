@@ -1,10 +1,13 @@
 import type { ApiFile, ApiIndex } from "../homebrew/api-client.ts";
+import { InvalidUpstreamDataError } from "../homebrew/errors.ts";
+import { jwsPayload, type ParsedPackages, parseInternalPackages } from "../homebrew/internal-packages.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { StateError } from "./errors.ts";
 import {
   bytesByTag,
   isNameSelected,
+  type PlanInput,
   type PlannedTransfer,
   planSync,
   type RejectedFormula,
@@ -85,6 +88,8 @@ export interface PreparedSync {
   /** Keys under `bottles/` the store held while planning (in memory only; see executePlan's `listed`). */
   listed: ReadonlySet<string>;
   durationsMs: Record<string, number>;
+  /** What the plan was made from (in memory only): `hbsync plan --explain` asks it again. */
+  planInput: PlanInput;
 }
 
 export interface PrepareOptions {
@@ -155,14 +160,17 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
   const { settings } = options;
 
   options.onPhase?.("index", "fetching and verifying the Homebrew API");
-  const { index, apiFiles } = await time("index", async () => {
+  const { index, apiFiles, internal } = await time("index", async () => {
     const index = await options.api.fetchIndex();
     const apiFiles = [...index.files];
+    const internal = new Map<string, ParsedPackages>();
     for (const tag of settings.tags.filter((tag) => tag !== "all")) {
       const file = await options.api.fetchInternalPackages(tag);
-      if (file !== null) apiFiles.push(file);
+      if (file === null) continue;
+      apiFiles.push(file);
+      internal.set(tag, readPackagesFile(file, tag));
     }
-    return { index, apiFiles };
+    return { index, apiFiles, internal };
   });
 
   options.onPhase?.("plan", `${index.formulae.length} formulae`);
@@ -196,17 +204,17 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     delete state.manifests?.[key];
     delete state.api?.[key];
   }
-  const plan = await time("plan", async () =>
-    planSync({
-      formulae: index.formulae,
-      state,
-      tags: settings.tags,
-      include: settings.include,
-      exclude: settings.exclude,
-      now: now(),
-      retentionDays: settings.retentionDays,
-    }),
-  );
+  const planInput: PlanInput = {
+    formulae: index.formulae,
+    internal,
+    state,
+    tags: settings.tags,
+    include: settings.include,
+    exclude: settings.exclude,
+    now: now(),
+    retentionDays: settings.retentionDays,
+  };
+  const plan = await time("plan", async () => planSync(planInput));
 
   // A damaged object the index no longer names cannot be fetched again: delete it after a successful
   // run (with the other prunes), so no key keeps bytes that match nothing.
@@ -287,7 +295,22 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     totals,
     byTag,
   };
-  return { plan: stored, apiFiles, manifests, listed, durationsMs };
+  return { plan: stored, apiFiles, manifests, listed, durationsMs, planInput };
+}
+
+/** A verified `internal/packages.<tag>.jws.json`, read for planning (brew 6 installs from it). */
+function readPackagesFile(file: ApiFile, tag: string): ParsedPackages {
+  try {
+    return parseInternalPackages(jwsPayload(file.bytes), tag);
+  } catch (error) {
+    throw new InvalidUpstreamDataError(
+      `${file.key} is not a usable packages file: ${errorMessage(error)}`,
+      file.key,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 export function toRunError(key: string, error: unknown): RunError {

@@ -1,5 +1,5 @@
 import type { BrewGitReport } from "./git/publish.ts";
-import type { RejectedFormula } from "./plan.ts";
+import type { MissingDependency, RejectedFormula } from "./plan.ts";
 
 /** One failed object in a run. */
 export interface RunError {
@@ -49,6 +49,8 @@ export interface RunReport {
   rejected: RejectedFormula[];
   /** brew's own git (mirror.brew_git), when the run published it. */
   git?: BrewGitReport;
+  /** Dependencies of mirrored formulae that the index lacks (brew cannot install what needs them). */
+  missingDependencies?: MissingDependency[];
 }
 
 export function emptyReport(runId: string, location: string, tags: string[], startedAt: Date): RunReport {
@@ -136,4 +138,17 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** One warning line per missing dependency (at most `max`, then a count of the rest). */
+export function missingDependencyLines(missing: readonly MissingDependency[], max = 10): string[] {
+  const lines = missing
+    .slice(0, max)
+    .map(
+      (dependency) =>
+        `warning: ${dependency.name} is not in the upstream index; ${dependency.requiredBy.join(", ")} ${dependency.requiredBy.length === 1 ? "needs" : "need"} it on ${dependency.tags.join(", ")} (brew cannot install ${dependency.requiredBy.length === 1 ? "that" : "those"} from this mirror)`,
+    );
+  if (missing.length > max)
+    lines.push(`warning: … and ${missing.length - max} more missing dependencies (see the report)`);
+  return lines;
 }

@@ -100,6 +100,8 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
     report.counts.formulae = prepared.plan.formulaeCount;
     report.counts.rejected = prepared.plan.rejected.length;
     report.rejected = prepared.plan.rejected;
+    if (prepared.plan.missingDependencies?.length)
+      report.missingDependencies = prepared.plan.missingDependencies;
     report.counts.planned = prepared.plan.transfers.length;
     report.counts.kept = prepared.plan.keeps.length;
     report.counts.superseded = prepared.plan.supersede.length;

@@ -1,7 +1,13 @@
 import cliProgress from "cli-progress";
 import { Command } from "commander";
 import type { SyncProgress } from "../../mirror/progress.ts";
-import { formatBytes, newRunId, type RunReport, summarize } from "../../mirror/report.ts";
+import {
+  formatBytes,
+  missingDependencyLines,
+  newRunId,
+  type RunReport,
+  summarize,
+} from "../../mirror/report.ts";
 import {
   brewGitWorkDir,
   type MirrorFlags,
@@ -142,6 +148,7 @@ export async function runSync(
       for (const rejected of report.rejected.slice(0, 20)) {
         ctx.output.err(`rejected ${JSON.stringify(rejected.name)}: ${rejected.reason}`);
       }
+      for (const line of missingDependencyLines(report.missingDependencies ?? [])) ctx.output.err(line);
       for (const error of report.errors.slice(0, 20)) ctx.output.err(`error: ${error.message}`);
       if (report.errors.length > 20) ctx.output.err(`… and ${report.errors.length - 20} more errors`);
     }

@@ -84,6 +84,52 @@ describe("hbsync sync / plan / verify (CLI, emulator on loopback)", () => {
     expect(verify.code).toBe(0);
   });
 
+  it("plan --explain gives the chain of dependents per tag; plan and sync name a missing dependency", async () => {
+    const config = await readFile(join(REPO, "config.yaml"), "utf8");
+    await writeFile(
+      join(workdir, "config.yaml"),
+      config.replace("    include: []", "    include: [synth00009, wget]"),
+    );
+
+    const explained = await hbsync(["plan", ...upstreamFlags(), "--explain", "synth00004"]);
+    const json = await hbsync(["plan", ...upstreamFlags(), "--explain", "synth00007++", "--json"]);
+    const plan = await hbsync(["plan", ...upstreamFlags(), "--json"]);
+    const sync = await hbsync(["sync", ...upstreamFlags()]);
+
+    expect(explained.code).toBe(0);
+    // synth00009 → synth00008 → (Linux variation) synth00005 → synth00004; on arm64_sequoia no such chain.
+    expect(explained.stdout).toContain(
+      "synth00004 on x86_64_linux: mirrored, needed by synth00009 → synth00008 → synth00005 → synth00004; bottles/synth00004-1.4.4.x86_64_linux.bottle.tar.gz (from internal/packages.x86_64_linux)",
+    );
+    expect(explained.stdout).toContain(
+      "synth00004 on arm64_sequoia: not mirrored, mirror.formulae.include does not ask for it and nothing mirrored needs it on arm64_sequoia",
+    );
+    // uses_from_macos: a dependency on Linux only.
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      formula: "synth00007++",
+      tags: [
+        { tag: "arm64_sequoia", status: "not-selected" },
+        { tag: "arm64_monterey", status: "not-selected" },
+        { tag: "x86_64_linux", status: "mirrored", chain: ["synth00009", "synth00007++"] },
+      ],
+    });
+    expect(JSON.parse(plan.stdout).missingDependencies).toContainEqual({
+      name: "zlib",
+      requiredBy: ["wget"],
+      tags: ["x86_64_linux"],
+    });
+    expect(sync.code).toBe(0);
+    expect(sync.stderr).toContain(
+      "warning: zlib is not in the upstream index; wget needs it on x86_64_linux (brew cannot install that from this mirror)",
+    );
+    const report = JSON.parse(
+      await readFile(join(root, "_sync/runs", (await walkFiles(join(root, "_sync/runs")))[0] ?? ""), "utf8"),
+    );
+    expect(report.missingDependencies.map((dependency: { name: string }) => dependency.name)).toEqual(
+      expect.arrayContaining(["zlib", "libidn2"]),
+    );
+  });
+
   it("verify exits 1 naming a corrupted bottle", async () => {
     expect((await hbsync(["sync", ...upstreamFlags()])).code).toBe(0);
     const [victim] = expectedBottles(emulator());

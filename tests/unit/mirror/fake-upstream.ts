@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ApiFile, ApiIndex } from "../../../src/homebrew/api-client.ts";
 import { UpstreamError } from "../../../src/homebrew/errors.ts";
+import { renderInternalPackages } from "../../../src/homebrew/internal-packages.ts";
 import type { BlobResponse, BottleManifest } from "../../../src/homebrew/registry-client.ts";
 import type { FormulaInfo } from "../../../src/homebrew/types.ts";
 import type { MirrorSettings } from "../../../src/mirror/prepare.ts";
@@ -80,7 +81,14 @@ export function fakeUpstream(names: string[], options: { version?: string } = {}
     api: {
       fetchIndex: async () => ({ formulae, files: apiFiles, rejected: [], missing: [] }),
       fetchInternalPackages: async (tag) => {
-        const text = JSON.stringify({ payload: JSON.stringify({ tag }), signatures: [] });
+        // What an upstream serves: the per-tag file Homebrew's generator writes for these entries.
+        const payload = renderInternalPackages(formulae, tag, {
+          homebrewVersion: "6.0.18",
+          generatedAt: 0,
+          formulaTapGitHead: null,
+          caskTapGitHead: null,
+        });
+        const text = JSON.stringify({ payload, signatures: [] });
         return { key: `api/internal/packages.${tag}.jws.json`, bytes: Buffer.from(text), sha256: sha(text) };
       },
     },

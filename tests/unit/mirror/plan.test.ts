@@ -1,6 +1,15 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { type ParsedPackages, parseInternalPackages } from "../../../src/homebrew/internal-packages.ts";
 import type { FormulaInfo } from "../../../src/homebrew/types.ts";
-import { bytesByTag, planSync, selectFormulae } from "../../../src/mirror/plan.ts";
+import {
+  bytesByTag,
+  explainFormula,
+  type PlanInput,
+  planSync,
+  type SyncPlan,
+  selectFormulae,
+} from "../../../src/mirror/plan.ts";
 import type { MirrorState, StateEntry } from "../../../src/mirror/state.ts";
 
 const A = "a".repeat(64);
@@ -230,6 +239,266 @@ describe("mirror/plan", () => {
         arm64_sequoia: { bottles: 2, bytes: 100, unknownSizes: 1 },
         x86_64_linux: { bottles: 1, bytes: 100, unknownSizes: 0 },
       });
+    });
+  });
+});
+
+describe("mirror/plan per tag, as brew pours", () => {
+  const FIXTURES = new URL("../../fixtures/homebrew/", import.meta.url);
+  const input = JSON.parse(
+    readFileSync(new URL("internal-api/input.json", FIXTURES), "utf8"),
+  ) as FormulaInfo[];
+  // The real fixture entries (the first 19 of input.json: what the golden packages files were generated from).
+  const fixtures = input.filter((entry) => !/^(synth|hbsync-)/.test(entry.name));
+  const packages = (tag: string): ParsedPackages =>
+    parseInternalPackages(
+      JSON.parse(readFileSync(new URL(`internal-api/packages.${tag}.json`, FIXTURES), "utf8")),
+      tag,
+    );
+  const planned = (plan: SyncPlan): string[] =>
+    plan.transfers.map((transfer) => transfer.key.slice("bottles/".length));
+
+  describe("selection by dependency closure on the real fixture entries", () => {
+    it.each([
+      {
+        include: ["wget"],
+        tag: "x86_64_linux",
+        mirrored: [
+          "openssl@3-3.0.5.x86_64_linux.bottle.tar.gz",
+          "ca-certificates-2022-07-19_1.all.bottle.tar.gz",
+          "wget-1.25.0.x86_64_linux.bottle.tar.gz",
+        ],
+        missing: ["libidn2", "gettext", "libunistring", "zlib"],
+      },
+      {
+        include: ["wget"],
+        tag: "arm64_sonoma",
+        mirrored: [
+          "openssl@3-3.0.5.arm64_monterey.bottle.tar.gz",
+          "ca-certificates-2022-07-19_1.all.bottle.tar.gz",
+          "wget-1.25.0.arm64_sonoma.bottle.tar.gz",
+        ],
+        missing: ["libidn2", "gettext", "libunistring"],
+      },
+      {
+        include: ["rust"],
+        tag: "x86_64_linux",
+        mirrored: [
+          "openssl@3-3.0.5.x86_64_linux.bottle.tar.gz",
+          "ca-certificates-2022-07-19_1.all.bottle.tar.gz",
+          "rust-1.83.0_1.x86_64_linux.bottle.tar.gz",
+        ],
+        missing: ["libgit2@1.8", "libssh2", "llvm", "pkgconf", "zstd", "curl", "zlib"],
+      },
+      {
+        include: ["abi-compliance-checker"],
+        tag: "x86_64_linux",
+        mirrored: ["abi-compliance-checker-2.3.all.bottle.1.tar.gz"],
+        missing: ["gcc", "perl"],
+      },
+      {
+        include: ["abi-compliance-checker"],
+        tag: "arm64_sonoma",
+        mirrored: ["abi-compliance-checker-2.3.all.bottle.1.tar.gz"],
+        missing: ["gcc"],
+      },
+      {
+        include: ["openssl@3"],
+        tag: "x86_64_linux",
+        mirrored: [
+          "openssl@3-3.0.5.x86_64_linux.bottle.tar.gz",
+          "ca-certificates-2022-07-19_1.all.bottle.tar.gz",
+        ],
+        missing: [],
+      },
+    ])("include $include on $tag", ({ include, tag, mirrored, missing }) => {
+      for (const internal of [undefined, new Map([[tag, packages(tag)]])]) {
+        const plan = planSync({
+          ...base,
+          tags: [tag],
+          include,
+          formulae: fixtures,
+          state: state({}),
+          ...(internal ? { internal } : {}),
+        });
+
+        expect(planned(plan).sort()).toEqual([...mirrored].sort());
+        expect((plan.missingDependencies ?? []).map((dependency) => dependency.name)).toEqual(missing);
+        expect(plan.sources).toEqual({ [tag]: internal ? "internal" : "formula.json" });
+      }
+    });
+
+    it("names who needs a missing dependency, and on which tags", () => {
+      const plan = planSync({
+        ...base,
+        tags: ["x86_64_linux", "arm64_sonoma"],
+        include: ["wget", "rust"],
+        formulae: fixtures,
+        state: state({}),
+      });
+
+      expect(plan.missingDependencies?.find((dependency) => dependency.name === "zlib")).toEqual({
+        name: "zlib",
+        requiredBy: ["wget", "rust"],
+        tags: ["x86_64_linux"],
+      });
+    });
+
+    it("follows variations.<tag>, and leaves build-only dependencies out", () => {
+      const formulae = [
+        formula("app", { x86_64_linux: A, arm64_sonoma: A }, { dependencies: ["lib"] }),
+        formula("lib", { x86_64_linux: B, arm64_sonoma: B }),
+        formula("glibc", { x86_64_linux: C }),
+        formula("cmake", { x86_64_linux: C, arm64_sonoma: C }),
+      ];
+      Object.assign(formulae[0] as FormulaInfo, {
+        build_dependencies: ["cmake"],
+        variations: { x86_64_linux: { dependencies: ["lib", "glibc"] } },
+      });
+
+      const plan = planSync({
+        ...base,
+        tags: ["x86_64_linux", "arm64_sonoma"],
+        include: ["app"],
+        formulae,
+        state: state({}),
+      });
+
+      expect(planned(plan)).toEqual([
+        "app-1.0.x86_64_linux.bottle.tar.gz",
+        "app-1.0.arm64_sonoma.bottle.tar.gz",
+        "lib-1.0.x86_64_linux.bottle.tar.gz",
+        "lib-1.0.arm64_sonoma.bottle.tar.gz",
+        "glibc-1.0.x86_64_linux.bottle.tar.gz",
+      ]);
+    });
+  });
+
+  describe("planning from internal/packages.<tag>", () => {
+    it("plans from the per-tag file alone, with the older macOS bottle it names, though that tag is not configured", () => {
+      const plan = planSync({
+        ...base,
+        tags: ["arm64_tahoe"],
+        include: ["wget"],
+        formulae: [],
+        internal: new Map([["arm64_tahoe", packages("arm64_tahoe")]]),
+        state: state({}),
+      });
+
+      expect(planned(plan).sort()).toEqual([
+        "ca-certificates-2022-07-19_1.all.bottle.tar.gz",
+        "openssl@3-3.0.5.arm64_monterey.bottle.tar.gz",
+        "wget-1.25.0.arm64_sequoia.bottle.tar.gz",
+      ]);
+      expect(plan.transfers.find((transfer) => transfer.formula === "wget")?.sha256).toBe(
+        "a93dd95c5d63036e026b526e000d33fae7fb44d9a8fda5afc89bff112438c6b3",
+      );
+    });
+
+    it("refuses an index whose formula.json and per-tag file disagree on a bottle's sha256", () => {
+      const tampered = fixtures.map((entry) =>
+        entry.name === "wget"
+          ? {
+              ...entry,
+              bottle: {
+                stable: {
+                  ...(entry.bottle.stable as NonNullable<FormulaInfo["bottle"]["stable"]>),
+                  files: { ...entry.bottle.stable?.files, arm64_sequoia: { cellar: ":any", sha256: A } },
+                },
+              },
+            }
+          : entry,
+      );
+
+      expect(() =>
+        planSync({
+          ...base,
+          tags: ["arm64_tahoe"],
+          formulae: tampered,
+          internal: new Map([["arm64_tahoe", packages("arm64_tahoe")]]),
+          state: state({}),
+        }),
+      ).toThrow(
+        /formula\.json and internal\/packages\.arm64_tahoe disagree for 1 formula \(wget: the arm64_sequoia bottle's sha256 is a93dd95c.* in internal\/packages\.arm64_tahoe but a{64} in formula\.json\)/,
+      );
+    });
+
+    it("also mirrors the bottle brew < 6 picks from formula.json when the per-tag file names none", () => {
+      const linuxGenerated = packages("arm64_tahoe");
+      const wget = linuxGenerated.entries.find((entry) => entry.name === "wget");
+      if (wget) wget.bottle = null; // what a generator run on Linux (no older-macOS fallback) writes
+
+      const plan = planSync({
+        ...base,
+        tags: ["arm64_tahoe"],
+        include: ["wget"],
+        formulae: fixtures,
+        internal: new Map([["arm64_tahoe", linuxGenerated]]),
+        state: state({}),
+      });
+
+      expect(planned(plan)).toContain("wget-1.25.0.arm64_sequoia.bottle.tar.gz");
+    });
+
+    it("reports a per-tag entry it refuses by name", () => {
+      const parsed = parseInternalPackages(
+        { formulae: { "../x": { stable_version: "1" }, ok: { stable_version: "1" } } },
+        "x86_64_linux",
+      );
+
+      const plan = planSync({
+        ...base,
+        tags: ["x86_64_linux"],
+        formulae: [],
+        internal: new Map([["x86_64_linux", parsed]]),
+        state: state({}),
+      });
+
+      expect(plan.rejected).toEqual([
+        { name: "../x", reason: "internal/packages.x86_64_linux: unsafe formula name" },
+      ]);
+    });
+  });
+
+  describe("explainFormula", () => {
+    const internal = new Map([
+      ["x86_64_linux", packages("x86_64_linux")],
+      ["arm64_sonoma", packages("arm64_sonoma")],
+    ]);
+    const explain = (name: string, extra: Partial<PlanInput> = {}) =>
+      explainFormula(
+        {
+          ...base,
+          tags: ["x86_64_linux", "arm64_sonoma"],
+          include: ["wget"],
+          formulae: fixtures,
+          internal,
+          state: state({}),
+          ...extra,
+        },
+        name,
+      );
+
+    it("gives the chain of dependents that brings a formula in, and its bottle", () => {
+      expect(explain("ca-certificates")[0]).toEqual({
+        tag: "x86_64_linux",
+        source: "internal",
+        status: "mirrored",
+        chain: ["wget", "openssl@3", "ca-certificates"],
+        bottles: ["bottles/ca-certificates-2022-07-19_1.all.bottle.tar.gz"],
+      });
+    });
+
+    it("says why not: missing from the index (and who needs it), excluded, not asked for", () => {
+      expect(explain("zlib").map(({ tag, status, neededBy }) => ({ tag, status, neededBy }))).toEqual([
+        { tag: "x86_64_linux", status: "not-in-index", neededBy: ["wget"] },
+        { tag: "arm64_sonoma", status: "not-in-index", neededBy: [] },
+      ]);
+      expect(explain("openssl@3", { exclude: ["openssl@*"] })[0]).toMatchObject({
+        status: "excluded",
+        neededBy: ["wget"],
+      });
+      expect(explain("a2ps")[0]).toMatchObject({ status: "not-selected" });
     });
   });
 });
