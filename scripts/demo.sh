@@ -3,7 +3,8 @@
 #   1. start a local Homebrew upstream (`hbsync emulator`: signed API + OCI registry + blob host),
 #   2. sync it into ./mirror (`hbsync sync`), 3. re-hash it (`hbsync verify`),
 #   4. serve it (`hbsync serve`), 5. fetch one bottle with curl at the URL brew computes and check
-#      its sha256, 6. print the two `export HOMEBREW_…_DOMAIN=…` lines for brew.
+#      its sha256, 6. print lines to paste: that check, the same with a real brew 6 (which must trust the
+#      demo upstream's key, saved as <dest>.upstream-key.pem), and the two `export HOMEBREW_…_DOMAIN=…` lines.
 # Usage: bash scripts/demo.sh [--keep-serving] [--dest DIR] [--synthetic N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,9 @@ wait_for_json "$WORK/emulator.json" "hbsync emulator" "${PIDS[-1]}"
 API=$(json_field "$WORK/emulator.json" api)
 REGISTRY=$(json_field "$WORK/emulator.json" registry)
 KEY=$(json_field "$WORK/emulator.json" publicKeyPath)
+# Kept after the demo: a real brew verifies the demo's API files only with this key in place of Homebrew's.
+KEY_COPY="${DEST%/}.upstream-key.pem"
+cp "$KEY" "$KEY_COPY"
 echo "    api $API, registry $REGISTRY"
 
 echo "==> 2. hbsync sync --dest $DEST --tags $TAGS"
@@ -72,13 +76,16 @@ BOTTLE_DOMAIN=$(json_field "$WORK/serve.json" bottleDomain)
 API_DOMAIN=$(json_field "$WORK/serve.json" apiDomain)
 
 echo "==> 5. fetching one bottle at the URL brew computes"
-# Prefer a name brew must percent-encode (`@`, `+`): the URL path is urlencode(filename), the key literal.
-read -r KEY_PATH SHA256 < <(node -e '
+# Prefer a name brew must percent-encode (`@`, `+`) with a bottle for this machine's tag: the URL path is
+# urlencode(filename), the key literal.
+case "$(uname -m)" in x86_64) HOST_TAG=x86_64_linux ;; aarch64 | arm64) HOST_TAG=arm64_linux ;; *) HOST_TAG=none ;; esac
+read -r KEY_PATH SHA256 FORMULA < <(node -e '
   const state = JSON.parse(require("fs").readFileSync(process.argv[1] + "/_sync/state.json", "utf8"));
   const keys = Object.keys(state.entries).sort();
-  const key = keys.find((k) => /[@+]/.test(k)) ?? keys[0];
-  console.log(key, state.entries[key].sha256);
-' "$DEST")
+  const host = keys.filter((k) => k.includes("." + process.argv[2] + ".") && state.entries[k].formula.startsWith("synth"));
+  const key = host.find((k) => /[@+]/.test(k)) ?? keys.find((k) => /[@+]/.test(k)) ?? keys[0];
+  console.log(key, state.entries[key].sha256, state.entries[key].formula);
+' "$DEST" "$HOST_TAG")
 FILENAME=${KEY_PATH#bottles/}
 ENCODED=$(node -e 'console.log([...new TextEncoder().encode(process.argv[1])].map((b) => /[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : "%" + b.toString(16).toUpperCase().padStart(2, "0")).join(""))' "$FILENAME")
 URL="$BOTTLE_DOMAIN/$ENCODED"
@@ -92,7 +99,12 @@ echo "    GET $URL"
 echo "    sha256 $GOT (matches the signed index)"
 curl --silent --show-error --fail --head "$API_DOMAIN/formula.jws.json" | grep -i '^last-modified' | sed 's/^/    api\/formula.jws.json /'
 
-echo "==> 6. point brew at the mirror:"
+echo "==> 6. check it yourself while the mirror is served (run the demo with --keep-serving), at the URL brew computes:"
+echo "    curl -fsS '$URL' | sha256sum   # expect $SHA256"
+echo "    with a real brew 6, once $KEY_COPY replaces \$(brew --repository)/Library/Homebrew/api/homebrew-1.pem"
+echo "    (the demo upstream signs with its own key; put Homebrew's file back afterwards):"
+echo "    HOMEBREW_API_DOMAIN=$API_DOMAIN HOMEBREW_BOTTLE_DOMAIN=$BOTTLE_DOMAIN HOMEBREW_NO_AUTO_UPDATE=1 brew install $FORMULA && $FORMULA"
+echo "==> 7. point brew at the mirror:"
 echo "export HOMEBREW_BOTTLE_DOMAIN=$BOTTLE_DOMAIN"
 echo "export HOMEBREW_API_DOMAIN=$API_DOMAIN"
 
