@@ -115,3 +115,13 @@ export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod", "production"]
 
 /** A config.yaml is a few KB; refuse anything absurdly large before parsing it. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Structure limits, checked in linear passes before the schema sees anything (src/config/structure.ts).
+ * The example config.yaml has about 80 keys and nests 6 levels; these leave room for many environments
+ * while keeping validation fast and the YAML library's recursion far from the stack limit.
+ */
+export const MAX_CONFIG_KEYS = 2000;
+export const MAX_CONFIG_DEPTH = 32;
+/** A line indented (plus `- `/`? ` indicators) this far nests too deep for any config; refused before parsing. */
+export const MAX_CONFIG_LINE_NESTING = 128;

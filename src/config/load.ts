@@ -11,6 +11,7 @@ import { Locator } from "./positions.ts";
 import { checkRules } from "./rules.ts";
 import { ConfigSchema } from "./schema.ts";
 import { findSecrets } from "./secrets.ts";
+import { checkBeforeParse, positionIn, structureFindings } from "./structure.ts";
 import type { PipelineConfig } from "./types.ts";
 
 /** The outcome of reading a config file: a config only when there are no errors. */
@@ -127,12 +128,25 @@ function parseUnchecked(text: string, file: string, options: ParseOptions): Conf
       "point --config at the right file, or start again from the example config.yaml",
     );
   }
+  // Before the parser, which recurses once per nesting level (1,000 brackets would overflow the stack)
+  // and builds a node per key.
+  const refused = checkBeforeParse(text);
+  if (refused) {
+    const { line, col } = positionIn(text, refused.offset);
+    return {
+      file,
+      config: undefined,
+      errors: [{ severity: "error", file, line, col, path: "", message: refused.message, fix: refused.fix }],
+      warnings: [],
+    };
+  }
   const lineCounter = new LineCounter();
   const parsedDocs = parseAllDocuments(text, {
     lineCounter,
     prettyErrors: false,
     logLevel: "silent",
-    uniqueKeys: true,
+    // Duplicate keys are found by structureFindings below: the library's check is quadratic.
+    uniqueKeys: false,
   });
   const docs: Document[] = Array.isArray(parsedDocs) ? parsedDocs : [];
   const doc = docs[0];
@@ -158,6 +172,24 @@ function parseUnchecked(text: string, file: string, options: ParseOptions): Conf
       file,
       config: undefined,
       errors: sortDiagnostics(doc.errors.map((e) => yamlDiagnostic(e, "error", file, locator))),
+      warnings: yamlWarnings,
+    };
+  }
+  const structure = structureFindings(doc, (offset) => locator.fromOffset(offset));
+  if (structure.length > 0) {
+    return {
+      file,
+      config: undefined,
+      errors: sortDiagnostics(
+        structure.map((problem) => ({
+          severity: "error" as const,
+          file,
+          ...locator.fromOffset(problem.offset),
+          path: "",
+          message: problem.message,
+          fix: problem.fix,
+        })),
+      ),
       warnings: yamlWarnings,
     };
   }

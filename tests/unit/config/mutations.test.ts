@@ -182,6 +182,107 @@ function problemsWith(text: string): string[] {
   return problems;
 }
 
+/**
+ * Hostile structure: the shapes that once took minutes or overflowed the stack. Each input comes with
+ * a description of its shape, for the failure message.
+ */
+interface Hostile {
+  shape: string;
+  text: string;
+}
+
+const keyCount = fc.oneof(
+  fc.integer({ min: 1, max: 3000 }),
+  fc.integer({ min: 3000, max: 45_000 }),
+  fc.constant(30_000), // the 462 KB file of issue 18 (37 s with yaml's uniqueKeys)
+);
+
+const largeMap: fc.Arbitrary<Hostile> = fc
+  .record({
+    keys: keyCount,
+    style: fc.constantFrom("top-level", "block", "flow"),
+    repeatEvery: fc.option(fc.integer({ min: 1, max: 5000 }), { nil: undefined }),
+  })
+  .map(({ keys, style, repeatEvery }) => {
+    const name = (i: number): string => `k${repeatEvery === undefined ? i : i % repeatEvery}`;
+    const entries = Array.from({ length: keys }, (_, i) => name(i));
+    const text =
+      style === "flow"
+        ? `${BASE}extra: {${entries.map((key) => `${key}: v`).join(", ")}}\n`
+        : style === "block"
+          ? `${BASE}extra:\n${entries.map((key) => `  ${key}: v`).join("\n")}\n`
+          : `${BASE}${entries.map((key) => `${key}: v`).join("\n")}\n`;
+    return { shape: `${keys} keys, ${style}${repeatEvery ? `, repeating every ${repeatEvery}` : ""}`, text };
+  });
+
+const nestingDepth = fc.oneof(
+  fc.integer({ min: 1, max: 64 }),
+  fc.integer({ min: 64, max: 5000 }),
+  fc.integer({ min: 5000, max: 200_000 }),
+  fc.constant(1000),
+);
+
+const deepNesting: fc.Arbitrary<Hostile> = fc
+  .record({
+    depth: nestingDepth,
+    style: fc.constantFrom("flow-seq", "flow-map", "mixed-flow", "block-map", "block-seq", "seq-of-flow"),
+    closed: fc.boolean(),
+  })
+  .map(({ depth, style, closed }) => {
+    let value: string;
+    if (style === "block-map") {
+      const levels = Math.min(depth, 1400); // d levels of 1-space steps take d²/2 bytes: stay under 1 MB
+      value = `\n${Array.from({ length: levels }, (_, i) => `${" ".repeat(i + 1)}a:`).join("\n")} 1`;
+    } else if (style === "block-seq") value = `\n  ${"- ".repeat(depth)}x`;
+    else if (style === "seq-of-flow") value = `\n  ${"- [".repeat(depth)}x${closed ? "]".repeat(depth) : ""}`;
+    else {
+      const open = style === "flow-seq" ? "[" : style === "flow-map" ? "{a: " : "[{a: ";
+      const close = style === "flow-seq" ? "]" : style === "flow-map" ? "}" : "}]";
+      value = ` ${open.repeat(depth)}1${closed ? close.repeat(depth) : ""}`;
+    }
+    return {
+      shape: `depth ${depth}, ${style}${closed ? "" : ", unclosed"}`,
+      text: `${BASE}extra:${value}\n`,
+    };
+  });
+
+const aliasBomb: fc.Arbitrary<Hostile> = fc
+  .record({
+    levels: fc.integer({ min: 2, max: 14 }),
+    width: fc.integer({ min: 2, max: 24 }),
+    maps: fc.boolean(),
+    where: fc.constantFrom("top", "mirror.tags", "environments"),
+  })
+  .map(({ levels, width, maps, where }) => {
+    const lines = [maps ? "x0: &a0 {k: v}" : "x0: &a0 [v, v]"];
+    for (let level = 1; level < levels; level++) {
+      const refs = Array.from({ length: width }, (_, i) =>
+        maps ? `k${i}: *a${level - 1}` : `*a${level - 1}`,
+      );
+      lines.push(
+        maps ? `x${level}: &a${level} {${refs.join(", ")}}` : `x${level}: &a${level} [${refs.join(", ")}]`,
+      );
+    }
+    const last = `*a${levels - 1}`;
+    const use =
+      where === "mirror.tags"
+        ? `mirror:\n  tags: ${last}\n`
+        : where === "environments"
+          ? `bomb: ${last}\n`
+          : `top: ${last}\n`;
+    return {
+      shape: `alias bomb ${width}^${levels}${maps ? " of maps" : ""} used at ${where}`,
+      text: `${BASE}${lines.join("\n")}\n${use}`,
+    };
+  });
+
+/**
+ * The fuzzer's own wall-time bound per input. The fixed code takes well under a second for any of these
+ * (see the note on issue 18); the quadratic duplicate-key check took 37 s on 30,000 keys, and 1,000
+ * brackets overflowed the stack. Generous, so a loaded machine does not trip it.
+ */
+const WALL_BUDGET_MS = 10_000;
+
 describe("config/load under mutation", () => {
   describe("parseConfig", () => {
     it("ends every mutated config.yaml in a valid config or located errors (1,000 runs)", () => {
@@ -197,6 +298,29 @@ describe("config/load under mutation", () => {
       const samples = fc.sample(mutatedConfig, { numRuns: 100, seed: 7 });
       const invalid = samples.filter((text) => parseConfig(text).errors.length > 0).length;
       expect(invalid).toBeGreaterThan(50);
+    });
+  });
+
+  describe("parseConfig on hostile structure", () => {
+    it("ends large maps, deep nesting and alias bombs in located errors, each within the wall-time bound", () => {
+      const inputs = fc.sample(fc.oneof(largeMap, deepNesting, aliasBomb), { numRuns: 45, seed: 18 });
+      const slow: string[] = [];
+      const shapes = new Set<string>();
+      for (const input of inputs) {
+        shapes.add(input.shape.split(",")[0]?.replace(/\d+/g, "N") ?? "");
+        const started = performance.now();
+        const problems = problemsWith(input.text);
+        const elapsed = performance.now() - started;
+        if (elapsed > WALL_BUDGET_MS) slow.push(`${input.shape}: ${Math.round(elapsed)} ms`);
+        expect(problems, input.shape).toEqual([]);
+        const messages = parseConfig(input.text).errors.map(formatDiagnostic).join("\n");
+        expect(messages, input.shape).not.toMatch(/call stack|bug in hbsync/);
+      }
+      expect(slow).toEqual([]);
+      // The sample really covers the three families.
+      expect([...shapes].some((shape) => shape.includes("keys"))).toBe(true);
+      expect([...shapes].some((shape) => shape.includes("depth"))).toBe(true);
+      expect([...shapes].some((shape) => shape.includes("alias bomb"))).toBe(true);
     });
   });
 
