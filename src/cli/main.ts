@@ -9,6 +9,11 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// The AWS SDK warns on every run under Node 20 that its releases after January 2027 will need Node 22.
+// hbsync pins its SDK versions, so the warning tells a CLI user nothing they can act on (set the
+// variable to "false" to see it again). Read when the first AWS client is created, so set it first.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 // The only place in hbsync that ends the process.
 const code = await run(process.argv.slice(2), processOutput());
 process.exitCode = code;

@@ -51,6 +51,7 @@ import {
 } from "./hashing.ts";
 import { assertValidKey, assertValidPrefix, isValidKey } from "./keys.ts";
 import { assertValidRange, trimToRange } from "./range.ts";
+import { s3Failure } from "./s3-errors.ts";
 import { MAX_PARTS, uploadParts } from "./s3-parts.ts";
 
 const MiB = 1024 * 1024;
@@ -93,7 +94,9 @@ function errorCode(error: unknown): string | undefined {
   return (error as AwsError | null)?.name ?? (error as AwsError | null)?.Code;
 }
 
+/** An absent key (a missing bucket is an error, not an absent key: s3-errors.ts names it). */
 function isNotFound(error: unknown): boolean {
+  if (errorCode(error) === "NoSuchBucket") return false;
   return httpStatus(error) === 404 || ["NotFound", "NoSuchKey"].includes(errorCode(error) ?? "");
 }
 
@@ -115,6 +118,8 @@ export class S3Store implements BlobStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly listPageSize: number | undefined;
+  /** The configured region, for "the bucket is in region X, not Y". */
+  private readonly region: { region?: string };
 
   constructor(options: S3StoreOptions) {
     const prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
@@ -131,6 +136,8 @@ export class S3Store implements BlobStore {
     this.partSize = Math.max(options.partSize ?? 8 * MiB, 5 * MiB);
     this.queueSize = Math.max(options.queueSize ?? 2, 1);
     this.listPageSize = options.listPageSize;
+    const region = options.clientConfig?.region;
+    this.region = typeof region === "string" ? { region } : {};
   }
 
   async stat(key: string): Promise<BlobStat | null> {
@@ -489,15 +496,6 @@ export class S3Store implements BlobStore {
   }
 
   private failure(operation: string, key: string, error: unknown): StorageError {
-    const status = httpStatus(error);
-    const detail = `${errorCode(error) ?? "error"}${status === undefined ? "" : ` (HTTP ${status})`}`;
-    return new StorageError(
-      `S3 ${operation} of ${JSON.stringify(key)} in ${this.location} failed: ${detail}: ${(error as Error)?.message ?? String(error)}`,
-      {
-        key,
-        cause: error,
-        fix: "Check the bucket name, region or endpoint (AWS_ENDPOINT_URL_S3), and that the credentials allow s3:GetObject/PutObject/DeleteObject/ListBucket on it.",
-      },
-    );
+    return s3Failure({ operation, key, bucket: this.bucket, location: this.location, ...this.region }, error);
   }
 }

@@ -338,10 +338,19 @@ describe("storage/s3", () => {
   describe("S3Store.stat", () => {
     it("wraps errors other than 404 in a StorageError naming the key and location", async () => {
       const { store, s3 } = storeWithMock();
+      s3.on(HeadObjectCommand).rejects(awsError("InternalError", 500));
+
+      await expect(store.stat("state.json")).rejects.toThrow(
+        /S3 stat of "state.json" in s3:\/\/mirror-bucket\/homebrew\/ failed: InternalError \(HTTP 500\)/,
+      );
+    });
+
+    it("says access denied to the bucket and prefix for a 403 (tests/integration/storage/s3-errors.test.ts has the rest)", async () => {
+      const { store, s3 } = storeWithMock();
       s3.on(HeadObjectCommand).rejects(awsError("AccessDenied", 403));
 
       await expect(store.stat("state.json")).rejects.toThrow(
-        /S3 stat of "state.json" in s3:\/\/mirror-bucket\/homebrew\/ failed: AccessDenied \(HTTP 403\)/,
+        /^access denied to s3:\/\/mirror-bucket\/homebrew\/ \(check the role\/credentials: /,
       );
     });
   });
