@@ -140,9 +140,9 @@ export interface SyncTarget {
 }
 
 /** `node bin/hbsync.js sync …` — the CLI as a user runs it (tsx transpiles at start-up). */
-export function cliArgs(target: SyncTarget): string[] {
+export function cliArgs(target: SyncTarget, repo: string = REPO): string[] {
   return [
-    join(REPO, "bin/hbsync.js"),
+    join(repo, "bin/hbsync.js"),
     "sync",
     "--dest",
     target.dest,
@@ -188,10 +188,11 @@ function childArgs(target: SyncTarget): string[] {
  * (esbuild, ESM, minified, the `require` banner), so its numbers are those of the deployed shape of the
  * engine: no TypeScript transpiling at start-up, only the modules the engine uses.
  */
-export async function bundleEngine(dir: string): Promise<string> {
-  const outfile = join(dir, "engine.mjs");
+export async function bundleEngine(dir: string, repo: string = REPO, name = "engine"): Promise<string> {
+  const outfile = join(dir, `${name}.mjs`);
   await build({
-    entryPoints: [join(REPO, "bench/sync-child.ts")],
+    entryPoints: [join(repo, "bench/sync-child.ts")],
+    absWorkingDir: repo,
     outfile,
     bundle: true,
     platform: "node",

@@ -4,6 +4,7 @@
  *   npm run bench -- throughput [--total-mib 2048] [--bottles 500] [--concurrency 4] [--runs 1]
  *                               [--s3 [--s3-total-mib 256]] [--profile]
  *   npm run bench -- memory [--size-mib 4096]
+ *   npm run bench -- http-body [--total-mib 1024] [--bottles 100] [--runs 5]
  *   npm run bench -- plan [--formulae 8000] [--tags 6]
  *   npm run bench -- all
  *
@@ -84,6 +85,7 @@ async function plan(args: string[]): Promise<Row[]> {
 
 const [name = "all", ...rest] = process.argv.slice(2);
 const benches: Record<string, (args: string[]) => Promise<Row[]>> = { plan, memory, throughput };
+benches["http-body"] = async (args) => (await import("./http-body.ts")).httpBody(args);
 benches["runtime-bundles"] = async (args) => (await import("./runtime-bundles.ts")).runtimeBundles(args);
 const chosen = name === "all" ? Object.keys(benches) : [name];
 for (const bench of chosen) {

@@ -14,7 +14,7 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { startEmulator } from "../src/emulator/emulator.ts";
 import type { RunReport } from "../src/mirror/report.ts";
 import {
@@ -52,6 +52,9 @@ export async function throughput(args: string[]): Promise<Row[]> {
   const count = flag(args, "bottles", 500);
   const concurrency = flag(args, "concurrency", 4);
   const runs = Math.max(1, flag(args, "runs", 1));
+  const baselineAt = args.indexOf("--baseline");
+  const baseline = baselineAt >= 0 ? args[baselineAt + 1] : undefined;
+  if (baselineAt >= 0 && !baseline) throw new Error("--baseline needs the folder of another checkout");
   const rows = await measureSet({
     totalMiB,
     count,
@@ -59,6 +62,7 @@ export async function throughput(args: string[]): Promise<Row[]> {
     runs,
     profile: args.includes("--profile"),
     s3: false,
+    ...(baseline ? { baseline: resolve(baseline) } : {}),
   });
   if (args.includes("--s3")) {
     const s3MiB = flag(args, "s3-total-mib", 256);
@@ -85,6 +89,8 @@ async function measureSet(set: {
   runs: number;
   profile: boolean;
   s3: boolean;
+  /** Another checkout (e.g. `git worktree add /tmp/base <commit>`): its CLI and bundled engine too. */
+  baseline?: string;
 }): Promise<Row[]> {
   const sizes = mixedSizes(set.count, set.totalMiB * MiB);
   process.stderr.write(
@@ -113,6 +119,7 @@ async function measureSet(set: {
       concurrency: set.concurrency,
     };
     const bundle = await bundleEngine(dir);
+    const baselineBundle = set.baseline ? await bundleEngine(dir, set.baseline, "baseline") : undefined;
     const curlDir = join(dir, "curl");
     const list = bottles
       .map(
@@ -195,6 +202,12 @@ async function measureSet(set: {
           runners.push(["hbsync sync (CLI) → fs", () => sync("hbsync sync", cliArgs(target))]);
           runners.push(["sync engine (tsx) → fs", () => sync("engine", engineArgs(target, profile))]);
           runners.push(["sync engine (bundled) → fs", () => sync("bundled", bundledArgs(bundle, target))]);
+          if (set.baseline && baselineBundle) {
+            const cli = cliArgs(target, set.baseline);
+            runners.push([`${BASELINE}hbsync sync (CLI) → fs`, () => sync("baseline CLI", cli)]);
+            const engine = bundledArgs(baselineBundle, target);
+            runners.push([`${BASELINE}sync engine (bundled) → fs`, () => sync("baseline bundled", engine)]);
+          }
         }
         // Rotate the order each run (no runner always goes first or right after another's deletes), and
         // flush dirty pages before each one (no run pays for the previous run's writeback).
@@ -211,6 +224,10 @@ async function measureSet(set: {
     const curlSeconds = median((samples.get("curl --parallel") ?? []).map((s) => s.seconds));
     const verifiedSeconds = median((samples.get(VERIFIED_CURL) ?? []).map((s) => s.seconds));
     const rows: Row[] = [];
+    const baselineOf = (run: string): number | undefined => {
+      const list = set.baseline ? samples.get(`${BASELINE}${run}`) : undefined;
+      return list ? median(list.map((s) => s.seconds)) : undefined;
+    };
     for (const [run, list] of samples) {
       const seconds = median(list.map((s) => s.seconds));
       const transfer = list.flatMap((s) => (s.transferSeconds === undefined ? [] : [s.transferSeconds]));
@@ -227,6 +244,7 @@ async function measureSet(set: {
         "transfer phase s": transfer.length > 0 ? median(transfer).toFixed(2) : "",
         "ratio vs curl": isCurl ? "" : (curlSeconds / seconds).toFixed(2),
         "vs verified+durable curl": isCurl ? "" : (verifiedSeconds / seconds).toFixed(2),
+        ...(set.baseline ? { "vs baseline": ratioTo(baselineOf(run), seconds) } : {}),
       });
     }
     return rows;
@@ -234,6 +252,13 @@ async function measureSet(set: {
     await emulator.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const BASELINE = "baseline: ";
+
+/** baseline seconds / these seconds (> 1: this build is faster), or "" when there is no baseline row. */
+function ratioTo(baselineSeconds: number | undefined, seconds: number): string {
+  return baselineSeconds === undefined ? "" : (baselineSeconds / seconds).toFixed(2);
 }
 
 function fromReport(what: string, run: ChildResult): Sample {

@@ -1,7 +1,9 @@
 import { createHash, type KeyObject } from "node:crypto";
+import type { Dispatcher } from "undici";
 import { InvalidUpstreamDataError, SignatureError } from "./errors.ts";
 import { BOTTLE_TAG, type RejectedEntry, validateFormulae } from "./formula-schema.ts";
-import { type FetchLike, joinUrl, networkError, readBody, statusError, USER_AGENT } from "./http.ts";
+import { discard, headerOf, joinUrl, networkError, readBody, statusError, USER_AGENT } from "./http.ts";
+import { createDispatcher, type HttpClientOptions, type HttpResponse, httpGet } from "./http-client.ts";
 import { HOMEBREW_KID, verifyJws } from "./jws.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { FormulaInfo } from "./types.ts";
@@ -32,7 +34,10 @@ export interface HomebrewApiClientOptions {
   /** `https://formulae.brew.sh/api` or the emulator's `api` URL. */
   apiBase: string;
   trustedKey: KeyObject;
-  fetch?: FetchLike;
+  /** Proxy, pool size and TLS options of the client (./http-client.ts). */
+  http?: HttpClientOptions;
+  /** A dispatcher to share instead (then `http` is ignored). */
+  dispatcher?: Dispatcher;
   /** The signature to check (default `homebrew-1`). */
   kid?: string;
   retry?: RetryOptions;
@@ -58,7 +63,7 @@ export const API_PREFIX = "api/";
 export class HomebrewApiClient {
   private readonly apiBase: string;
   private readonly trustedKey: KeyObject;
-  private readonly fetchImpl: FetchLike;
+  private readonly dispatcher: Dispatcher;
   private readonly kid: string;
   private readonly retry: RetryOptions;
   private readonly timeoutMs: number;
@@ -67,7 +72,7 @@ export class HomebrewApiClient {
   constructor(options: HomebrewApiClientOptions) {
     this.apiBase = options.apiBase;
     this.trustedKey = options.trustedKey;
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.dispatcher = options.dispatcher ?? createDispatcher(options.http);
     this.kid = options.kid ?? HOMEBREW_KID;
     this.retry = options.retry ?? {};
     this.timeoutMs = options.timeoutMs ?? 300_000;
@@ -122,25 +127,26 @@ export class HomebrewApiClient {
   async fetchApiFile(path: string, options: { optional: boolean }): Promise<ApiFile | null> {
     const url = this.urlOf(path);
     const result = await withRetry(async () => {
-      let response: Response;
+      let response: HttpResponse;
       try {
-        response = await this.fetchImpl(url, {
-          headers: { "user-agent": USER_AGENT, accept: "application/json" },
+        response = await httpGet(this.dispatcher, url, {
+          headers: { "user-agent": USER_AGENT, accept: "application/json", "accept-encoding": "identity" },
+          idleTimeoutMs: this.timeoutMs,
           signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (error) {
         throw networkError(error, url, `cannot download ${path}`);
       }
-      if (response.status === 404 && options.optional) {
-        await response.body?.cancel();
+      if (response.statusCode === 404 && options.optional) {
+        discard(response);
         return null;
       }
-      if (!response.ok) {
-        await response.body?.cancel();
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        discard(response);
         throw statusError(response, url, `cannot download ${path}`);
       }
       const bytes = await readBody(response, url, this.maxBytes);
-      const lastModified = response.headers.get("last-modified");
+      const lastModified = headerOf(response, "last-modified") ?? null;
       return { bytes, lastModified };
     }, this.retry);
     if (result === null) return null;

@@ -1,51 +1,30 @@
-import type { IncomingHttpHeaders } from "node:http";
-import type { Readable } from "node:stream";
 import { parseRetryAfter } from "../shared/retry.ts";
 import { UpstreamError } from "./errors.ts";
-
-/** The subset of the global fetch we use; injectable for tests. */
-export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+import type { HttpResponse } from "./http-client.ts";
 
 export const USER_AGENT = "hbsync/0.1 (homebrew-bottles-sync)";
 
 /** An UpstreamError for a non-success response, with status, URL and parsed Retry-After. */
-export function statusError(response: Response, url: string, what: string): UpstreamError {
-  return statusErrorOf(response.status, response.statusText, response.headers.get("retry-after"), url, what);
-}
-
-/** A response read with node:http or ./http1.ts: the body stream, with its status and headers. */
-export interface StreamedResponse extends Readable {
-  statusCode?: number | undefined;
-  statusMessage?: string | undefined;
-  headers: IncomingHttpHeaders;
-}
-
-/** statusError for a streamed (node:http-shaped) response. */
-export function incomingStatusError(response: StreamedResponse, url: string, what: string): UpstreamError {
-  const retryAfter = response.headers["retry-after"];
-  return statusErrorOf(response.statusCode ?? 0, response.statusMessage ?? "", retryAfter ?? null, url, what);
-}
-
-function statusErrorOf(
-  status: number,
-  statusText: string,
-  retryAfter: string | null,
-  url: string,
-  what: string,
-): UpstreamError {
-  const retryAfterMs = parseRetryAfter(retryAfter);
+export function statusError(response: HttpResponse, url: string, what: string): UpstreamError {
+  const retryAfterMs = parseRetryAfter(headerOf(response, "retry-after") ?? null);
   const after = retryAfterMs === undefined ? "" : ` (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)`;
-  return new UpstreamError(`${what}: HTTP ${status} ${statusText} from ${url}${after}`, {
-    status,
+  const status = `HTTP ${response.statusCode}${response.statusMessage ? ` ${response.statusMessage}` : ""}`;
+  return new UpstreamError(`${what}: ${status} from ${url}${after}`, {
+    status: response.statusCode,
     url,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
 }
 
+/** One header's value (the first, if repeated). */
+export function headerOf(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** Discards a response body we do not need (a redirect or an error page), keeping the socket reusable. */
-export function discard(response: StreamedResponse): void {
-  response.on("error", () => {});
-  response.resume();
+export function discard(response: HttpResponse): void {
+  response.body.resume();
 }
 
 /** Wraps a network-level failure (reset, refused, timeout) with the URL; keeps the cause. */
@@ -73,55 +52,19 @@ function describeCause(error: unknown): string {
 }
 
 /**
- * Reads a whole (small) body, refusing more than `maxBytes` and a body shorter than its
- * Content-Length (a truncated response is a retryable UpstreamError).
+ * Reads a whole (small) body, refusing more than `maxBytes` (a body shorter than its Content-Length
+ * errors in the client, retryably).
  */
-export async function readBody(response: Response, url: string, maxBytes: number): Promise<Uint8Array> {
+export async function readBody(response: HttpResponse, url: string, maxBytes: number): Promise<Buffer> {
   const declared = contentLength(response);
   if (declared !== undefined && declared > maxBytes) {
-    await response.body?.cancel();
-    throw new UpstreamError(`${url} is ${declared} bytes, more than the ${maxBytes}-byte limit`, { url });
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (response.body) {
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        total += chunk.byteLength;
-        if (total > maxBytes) {
-          throw new UpstreamError(`${url} is more than the ${maxBytes}-byte limit`, { url });
-        }
-        chunks.push(chunk);
-      }
-    } catch (error) {
-      throw networkError(error, url, "download interrupted");
-    }
-  }
-  const encoded = response.headers.get("content-encoding");
-  if (declared !== undefined && (encoded === null || encoded === "identity") && total !== declared) {
-    throw new UpstreamError(`truncated body: got ${total} of ${declared} bytes from ${url}`, {
-      url,
-      retryable: true,
-    });
-  }
-  return Buffer.concat(chunks, total);
-}
-
-/** readBody for a streamed response: at most `maxBytes`, and never shorter than its Content-Length. */
-export async function readIncoming(
-  response: StreamedResponse,
-  url: string,
-  maxBytes: number,
-): Promise<Buffer> {
-  const declared = contentLength(response);
-  if (declared !== undefined && declared > maxBytes) {
-    response.destroy();
+    response.body.destroy();
     throw new UpstreamError(`${url} is ${declared} bytes, more than the ${maxBytes}-byte limit`, { url });
   }
   const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of response as AsyncIterable<Buffer>) {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > maxBytes) {
         throw new UpstreamError(`${url} is more than the ${maxBytes}-byte limit`, { url });
@@ -131,22 +74,12 @@ export async function readIncoming(
   } catch (error) {
     throw networkError(error, url, "download interrupted");
   }
-  const encoded = response.headers["content-encoding"];
-  if (declared !== undefined && (encoded === undefined || encoded === "identity") && total !== declared) {
-    throw new UpstreamError(`truncated body: got ${total} of ${declared} bytes from ${url}`, {
-      url,
-      retryable: true,
-    });
-  }
   return Buffer.concat(chunks, total);
 }
 
-export function contentLength(response: Response | StreamedResponse): number | undefined {
-  const header =
-    response.headers instanceof Headers
-      ? response.headers.get("content-length")
-      : (response.headers["content-length"] ?? null);
-  if (header === null || !/^\d+$/.test(header.trim())) return undefined;
+export function contentLength(response: HttpResponse): number | undefined {
+  const header = headerOf(response, "content-length");
+  if (header === undefined || !/^\d+$/.test(header.trim())) return undefined;
   return Number(header);
 }
 

@@ -1,16 +1,18 @@
 import type { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
 import { InvalidUpstreamDataError, UpstreamError } from "./errors.ts";
 import { BOTTLE_TAG, SHA256_HEX } from "./formula-schema.ts";
 import {
   contentLength,
   discard,
-  incomingStatusError,
+  headerOf,
   joinUrl,
   networkError,
-  readIncoming,
+  readBody,
+  statusError,
   USER_AGENT,
 } from "./http.ts";
-import { Http1Client, type Http1ClientOptions, type Http1Response } from "./http1.ts";
+import { createDispatcher, type HttpClientOptions, type HttpResponse, httpGet } from "./http-client.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 
 /**
@@ -41,7 +43,10 @@ export interface BottleManifest {
 }
 
 export interface BlobResponse {
-  /** The bottle bytes. Errors with a retryable UpstreamError if the body ends short of `size`. */
+  /**
+   * The bottle bytes. Errors with a retryable UpstreamError if the transfer fails or the body ends
+   * short of `size`.
+   */
   body: Readable;
   /** Content-Length of the final response, when sent. */
   size?: number;
@@ -63,19 +68,18 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** A blob connection idle this long (no headers or body bytes) fails, retryable (default 120 000 ms). */
   idleTimeoutMs?: number;
-  /** Options of the HTTP/1.1 client (tests pass a CA for a self-signed TLS server). */
-  http?: Http1ClientOptions;
+  /** Proxy, pool size and TLS options of the client (./http-client.ts). */
+  http?: HttpClientOptions;
+  /** A dispatcher to share instead (then `http` is ignored and `close` leaves it open). */
+  dispatcher?: Dispatcher;
 }
 
-/**
- * Manifests and blobs are read with ./http1.ts, not the global fetch or node:http: on the bottle path
- * undici's web streams, and node:http's two Buffers per 64 KiB read, cost more CPU than hashing the
- * bytes (bench/README.md).
- */
+/** Manifests and blobs over undici (./http-client.ts): pooled keep-alive connections, proxies. */
 export class RegistryClient {
   private readonly base: string;
   private readonly origin: string;
-  private readonly http: Http1Client;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
   private readonly token: string;
   private readonly retry: RetryOptions;
   private readonly maxRedirects: number;
@@ -90,12 +94,13 @@ export class RegistryClient {
     this.maxRedirects = options.maxRedirects ?? 5;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
-    this.http = new Http1Client(options.http);
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? createDispatcher(options.http);
   }
 
-  /** Closes idle connections (they never keep the process alive either way). */
-  close(): void {
-    this.http.close();
+  /** Closes the connections (after the responses in flight). */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
   /** The OCI image index of `<image>/manifests/<reference>`, with sizes and digests per tag. */
@@ -106,8 +111,8 @@ export class RegistryClient {
         accept: OCI_INDEX_MEDIA_TYPE,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      const raw = await readIncoming(response.response, response.url, MAX_MANIFEST_BYTES);
-      const contentType = response.response.headers["content-type"] ?? null;
+      const raw = await readBody(response.response, response.url, MAX_MANIFEST_BYTES);
+      const contentType = headerOf(response.response, "content-type") ?? null;
       return parseManifest(raw, response.url, contentType);
     }, this.retry);
   }
@@ -134,15 +139,15 @@ export class RegistryClient {
     });
     const offset = start > 0 && response.statusCode === 206 ? start : 0;
     const size = contentLength(response);
-    // The response is the body: it errors (retryably, naming the bytes received) if it ends short.
-    return { body: response, offset, url: finalUrl, ...(size === undefined ? {} : { size }) };
+    // The body errors (retryably, naming the bytes received) if the transfer fails or ends short.
+    return { body: response.body, offset, url: finalUrl, ...(size === undefined ? {} : { size }) };
   }
 
   private async follow(
     startUrl: string,
     what: string,
     options: { accept: string; range?: string; signal?: AbortSignal; onBytes?: (bytes: number) => void },
-  ): Promise<{ response: Http1Response; url: string }> {
+  ): Promise<{ response: HttpResponse; url: string }> {
     let url = startUrl;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = {
@@ -152,28 +157,22 @@ export class RegistryClient {
       };
       if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
       if (options.range) headers.range = options.range;
-      let response: Http1Response;
+      let response: HttpResponse;
       try {
-        response = await this.http.get(url, {
+        response = await httpGet(this.dispatcher, url, {
           headers,
           idleTimeoutMs: this.idleTimeoutMs,
           ...(options.signal ? { signal: options.signal } : {}),
-          // Only a successful response's body is progress (not a redirect's or an error page's).
-          ...(options.onBytes
-            ? {
-                onBytes: (bytes: number, { statusCode }: Http1Response) => {
-                  if (statusCode >= 200 && statusCode <= 299) options.onBytes?.(bytes);
-                },
-              }
-            : {}),
+          // Only a successful response's body counts (httpGet skips a redirect's or an error page's).
+          ...(options.onBytes ? { onBytes: options.onBytes } : {}),
         });
       } catch (error) {
         throw networkError(error, url, `cannot fetch ${what}`);
       }
-      const status = response.statusCode ?? 0;
+      const status = response.statusCode;
       if (REDIRECT_STATUSES.has(status)) {
         discard(response);
-        const location = response.headers.location;
+        const location = headerOf(response, "location");
         if (!location) {
           throw new UpstreamError(`${what}: HTTP ${status} without a Location header from ${url}`, {
             status,
@@ -191,7 +190,7 @@ export class RegistryClient {
       }
       if (status < 200 || status > 299) {
         discard(response);
-        throw incomingStatusError(response, url, `cannot fetch ${what}`);
+        throw statusError(response, url, `cannot fetch ${what}`);
       }
       return { response, url };
     }

@@ -78,8 +78,7 @@ export async function transferBottle(
             options.onBytes?.(bytes);
           },
         });
-        // The body goes to the store as it is: the registry's is also a DirectSource, which the folder
-        // store drains without a copy (src/shared/direct-source.ts); a failed put stores nothing.
+        // The body streams into the store as it arrives; a failed put stores nothing.
         try {
           return await store.put(ref.key, blob.body, {
             sha256: ref.sha256,

@@ -18,7 +18,6 @@
  * - Temp files older than a day (left by a killed run) are removed when the store is first used.
  */
 import { randomUUID } from "node:crypto";
-import { writeSync } from "node:fs";
 import {
   type FileHandle,
   link,
@@ -36,10 +35,9 @@ import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { forEachBounded } from "../shared/concurrency.ts";
-import { type DirectSource, isDirectSource } from "../shared/direct-source.ts";
 import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
 import { InvalidKeyError, NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
-import { assertValidExpectation, ExpectedDigest, HashingWritable } from "./hashing.ts";
+import { assertValidExpectation, HashingWritable } from "./hashing.ts";
 import { assertValidKey, assertValidPrefix, compareKeys, TEMP_DIR } from "./keys.ts";
 import { assertValidRange } from "./range.ts";
 
@@ -126,17 +124,12 @@ export class FsStore implements BlobStore {
     const temp = join(realRoot, TEMP_DIR, randomUUID());
     try {
       const handle = await open(temp, "wx");
-      let written: { verify(): { size: number; sha256: string } };
+      const written = new FileSink(handle, key, options);
       try {
-        if (isDirectSource(body)) written = await drainToFile(body, handle.fd, key, options);
+        if (body instanceof Readable) await pipeline(body, written);
         else {
-          const sink = new FileSink(handle, key, options);
-          written = sink;
-          if (body instanceof Readable) await pipeline(body, sink);
-          else {
-            sink.end(typeof body === "string" ? Buffer.from(body) : body);
-            await finished(sink);
-          }
+          written.end(typeof body === "string" ? Buffer.from(body) : body);
+          await finished(written);
         }
         if (!options.deferSync) await handle.sync();
       } finally {
@@ -371,30 +364,6 @@ class FileSink extends HashingWritable {
     this.pendingBytes = 0;
     writeAll(this.handle, buffers).then(() => callback(), callback);
   }
-}
-
-/**
- * The bottle path: each chunk is hashed and written with writeSync while it is still in the source's
- * read buffer (and in the CPU cache), the way curl writes; see src/shared/direct-source.ts. A write
- * blocks the event loop only for the copy into the page cache (or, on a disk far behind, for the
- * kernel's dirty-page throttling, when the disk is the limit anyway).
- */
-async function drainToFile(
-  source: DirectSource,
-  fd: number,
-  key: string,
-  expected: PutOptions,
-): Promise<ExpectedDigest> {
-  const digest = new ExpectedDigest(key, expected);
-  let position = 0;
-  await source.drainTo((chunk) => {
-    digest.update(chunk);
-    for (let offset = 0; offset < chunk.byteLength; ) {
-      offset += writeSync(fd, chunk, offset, chunk.byteLength - offset, position + offset);
-    }
-    position += chunk.byteLength;
-  });
-  return digest;
 }
 
 async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
