@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { HbsyncError } from "../shared/errors.ts";
+import { HbsyncError, oneLine } from "../shared/errors.ts";
 import { COMMAND_MODULES } from "./commands/index.ts";
 import type { CliContext } from "./context.ts";
 import { EXIT, EXIT_CODE_BY_KIND } from "./exit-codes.ts";
@@ -87,11 +87,11 @@ export async function run(argv: string[], output: Output, options: RunOptions = 
     await program.parseAsync(argv, { from: "user" });
     return ctx.exitCode;
   } catch (error) {
-    return reportError(error, output);
+    return reportError(error, output, ctx.env);
   }
 }
 
-export function reportError(error: unknown, output: Output): number {
+export function reportError(error: unknown, output: Output, env: NodeJS.ProcessEnv = process.env): number {
   if (error instanceof CommanderError) {
     // Help and version exit through here too, with exitCode 0; commander has already printed.
     if (error.exitCode === 0) return EXIT.OK;
@@ -102,10 +102,25 @@ export function reportError(error: unknown, output: Output): number {
     if (error.fix) output.err(`fix: ${error.fix}`);
     return EXIT_CODE_BY_KIND[error.kind];
   }
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  output.err(
-    "error: an unexpected error occurred — this is a bug in hbsync, please report it with this output:",
-  );
-  output.err(detail);
+  reportUnexpected(error, output, env);
   return EXIT.FAILED;
+}
+
+/**
+ * An error that is not an HbsyncError (a bug), in one line; the stack only with HBSYNC_DEBUG=1. Also
+ * what the process guard prints for an error raised outside any await chain (src/cli/main.ts).
+ */
+export function reportUnexpected(error: unknown, output: Output, env: NodeJS.ProcessEnv): void {
+  if (error instanceof HbsyncError) {
+    output.err(`error: ${error.message}`);
+    if (error.fix) output.err(`fix: ${error.fix}`);
+  } else {
+    output.err(
+      `error: an unexpected error occurred (${oneLine(error)}) — this is a bug in hbsync; please report it (HBSYNC_DEBUG=1 prints the stack)`,
+    );
+  }
+  if (env.HBSYNC_DEBUG === "1") {
+    const cause = error instanceof HbsyncError && error.cause !== undefined ? error.cause : error;
+    output.err(cause instanceof Error ? (cause.stack ?? cause.message) : String(cause));
+  }
 }

@@ -1,4 +1,6 @@
-import { run } from "./cli.ts";
+import { installProcessGuard } from "../shared/process-guard.ts";
+import { reportUnexpected, run } from "./cli.ts";
+import { EXIT } from "./exit-codes.ts";
 import { processOutput } from "./output.ts";
 
 // A reader that goes away (`hbsync config show | head`) is not an error: stop quietly.
@@ -14,6 +16,20 @@ for (const stream of [process.stdout, process.stderr]) {
 // variable to "false" to see it again). Read when the first AWS client is created, so set it first.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+const output = processOutput();
+// An error raised outside any await chain ends the command as failed, in one line. A running sync
+// takes it first (it aborts, records the run as failed and releases its lease); with nothing running,
+// or a run that does not stop within a minute, the process ends here.
+let unexpected = false;
+installProcessGuard({
+  report: (error, handled) => {
+    unexpected = true;
+    reportUnexpected(error, output, process.env);
+    if (!handled) process.exit(EXIT.FAILED);
+    setTimeout(() => process.exit(EXIT.FAILED), 60_000).unref();
+  },
+});
+
 // The only place in hbsync that ends the process.
-const code = await run(process.argv.slice(2), processOutput());
-process.exitCode = code;
+const code = await run(process.argv.slice(2), output);
+process.exitCode = unexpected && code === EXIT.OK ? EXIT.FAILED : code;

@@ -193,8 +193,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     capabilities: FaultCapability[],
   ): { done: boolean; fault?: Fault } {
     const fault = faults.take(hostName, path, capabilities);
-    if (fault?.kind === "reset") {
-      req.socket.destroy();
+    if (fault?.kind === "reset" && fault.afterBytes === undefined) {
+      req.socket.resetAndDestroy();
       return { done: true };
     }
     if (fault?.kind === "status") {

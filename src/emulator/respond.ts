@@ -56,6 +56,10 @@ export async function sendBody(
   const length = Math.max(0, end - start + 1);
   const fault = options.fault;
   if (fault?.kind === "slow" && fault.delayMs) await delay(fault.delayMs);
+  if (fault?.kind === "bad-chunking" && req.method !== "HEAD" && length > 0) {
+    const afterBytes = fault.afterBytes < 0 ? Math.max(0, length + fault.afterBytes) : fault.afterBytes;
+    return sendBadChunking(res, source, { start, end, status, afterBytes });
+  }
   res.writeHead(status, { "content-type": source.contentType, "content-length": String(length) });
   if (req.method === "HEAD" || length === 0) {
     res.end();
@@ -71,7 +75,7 @@ export async function sendBody(
       return 0;
     }
   }
-  return pumpWithFault(stream, res, fault, start);
+  return pumpWithFault(stream, res, fault, start, length);
 }
 
 async function pumpWithFault(
@@ -79,8 +83,10 @@ async function pumpWithFault(
   res: ServerResponse,
   fault: Fault,
   start: number,
+  length: number,
 ): Promise<number> {
   let sent = 0;
+  const cut = cutAt(fault, length);
   try {
     for await (const raw of stream as AsyncIterable<Buffer>) {
       let chunk = raw;
@@ -91,14 +97,16 @@ async function pumpWithFault(
           chunk[target - sent] = (chunk[target - sent] ?? 0) ^ 0xff;
         }
       }
-      if (fault.kind === "truncate" && sent + chunk.length >= fault.afterBytes) {
-        const part = chunk.subarray(0, Math.max(0, fault.afterBytes - sent));
+      if (cut !== undefined && sent + chunk.length >= cut) {
+        const part = chunk.subarray(0, Math.max(0, cut - sent));
         if (part.length > 0) await write(res, part);
         sent += part.length;
-        // Give the partial bytes a moment to leave, then drop the connection mid-body.
-        await delay(20);
-        res.socket?.destroy();
         stream.destroy();
+        // Give the partial bytes a moment to leave, then break the connection mid-body.
+        await delay(20);
+        if (fault.kind === "stall") await stall(res);
+        else if (fault.kind === "reset") res.socket?.resetAndDestroy();
+        else res.socket?.destroy();
         return sent;
       }
       if (fault.kind === "slow" && fault.bytesPerSecond) {
@@ -114,6 +122,63 @@ async function pumpWithFault(
   } catch {
     res.destroy();
   }
+  return sent;
+}
+
+/**
+ * Where a body fault breaks the body (the bytes sent before it), if it does; a negative `afterBytes`
+ * counts from the end (-1: everything but the last byte).
+ */
+function cutAt(fault: Fault, length: number): number | undefined {
+  const after =
+    fault.kind === "truncate" || fault.kind === "stall" || fault.kind === "reset"
+      ? fault.afterBytes
+      : undefined;
+  if (after === undefined) return undefined;
+  return after < 0 ? Math.max(0, length + after) : after;
+}
+
+/** Holds the connection open, sending nothing, until the client gives up (at most a minute). */
+async function stall(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 60_000);
+    timer.unref();
+    res.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  res.socket?.destroy();
+}
+
+/**
+ * A chunked response written straight to the socket (node:http would frame it correctly): chunks of
+ * the body up to `afterBytes`, then a chunk size that is not hex, then the connection closes.
+ */
+async function sendBadChunking(
+  res: ServerResponse,
+  source: BodySource,
+  range: { start: number; end: number; status: number; afterBytes: number },
+): Promise<number> {
+  const socket = res.socket;
+  if (!socket) return 0;
+  const body = source.open(range.start, range.end);
+  const stream = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+  const head = `HTTP/1.1 ${range.status} OK\r\ncontent-type: ${source.contentType}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n`;
+  let sent = 0;
+  socket.write(head);
+  for await (const raw of stream as AsyncIterable<Buffer>) {
+    const part = raw.subarray(0, Math.max(0, range.afterBytes - sent));
+    if (part.length > 0)
+      socket.write(`${part.length.toString(16)}\r\n${part.toString("latin1")}\r\n`, "latin1");
+    sent += part.length;
+    if (sent >= range.afterBytes) break;
+  }
+  stream.destroy();
+  socket.write("zz\r\nnot a chunk\r\n");
+  await delay(20);
+  socket.destroy();
   return sent;
 }
 

@@ -1,4 +1,4 @@
-import { HbsyncError, type HbsyncErrorOptions } from "../shared/errors.ts";
+import { HbsyncError, type HbsyncErrorOptions, oneLine } from "../shared/errors.ts";
 
 /** The base of every expected error in src/mirror. */
 export class MirrorError extends HbsyncError {
@@ -32,7 +32,7 @@ export class LockHeldError extends MirrorError {
       `another sync (run ${holder.runId}, owner ${holder.owner}) holds the lock until ${holder.expiresAt}`,
       {
         kind: "locked",
-        fix: `try later, or delete ${lockKey} if that run is dead`,
+        fix: `try later; if that run is dead, \`hbsync unlock --dest …\` shows the holder of ${lockKey} and releases it`,
       },
     );
     this.name = "LockHeldError";
@@ -68,6 +68,23 @@ export class SyncFailedError extends MirrorError {
     this.name = "SyncFailedError";
     this.runId = runId;
     this.failures = failures;
+  }
+}
+
+/** A run stopped by an error no phase expected; what it finished is recorded and kept. */
+export class RunFailedError extends MirrorError {
+  readonly runId: string;
+
+  constructor(runId: string, cause: unknown, reportKey: string | undefined) {
+    super(
+      `sync ${runId} failed: ${oneLine(cause)}${reportKey ? ` (report: ${reportKey})` : " (the run report could not be written either)"}`,
+      {
+        cause,
+        fix: "re-run the sync: completed bottles are kept and not downloaded again; if it fails the same way, see docs/troubleshooting.md",
+      },
+    );
+    this.name = "RunFailedError";
+    this.runId = runId;
   }
 }
 

@@ -2,7 +2,7 @@ import type { ApiFile } from "../homebrew/api-client.ts";
 import type { RetryOptions } from "../homebrew/retry.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { StateError } from "./errors.ts";
+import { RunFailedError, StateError } from "./errors.ts";
 import { type Lease, LOCK_KEY } from "./lock.ts";
 import { ManifestWriter } from "./manifest-writer.ts";
 import { runPool } from "./pool.ts";
@@ -66,7 +66,12 @@ export async function executePlan(options: ExecuteOptions): Promise<RunReport> {
   options.signal?.addEventListener("abort", abort, { once: true });
   const stopRenewing = options.lease?.keepAlive((error) => controller.abort(error));
   try {
-    return await execute(options, controller.signal);
+    const run = await startRun(options, controller.signal);
+    try {
+      return await execute(run);
+    } catch (error) {
+      throw await recordEscape(run, error);
+    }
   } finally {
     stopRenewing?.();
     options.signal?.removeEventListener("abort", abort);
@@ -77,9 +82,8 @@ export async function executePlan(options: ExecuteOptions): Promise<RunReport> {
  * The phases of one run, in order; each is a function below that reads in one sitting. Every phase
  * after `transfers` runs only if nothing failed (a failed run records what it finished and stops).
  */
-async function execute(options: ExecuteOptions, signal: AbortSignal): Promise<RunReport> {
-  const run = await startRun(options, signal);
-  const manifests = new ManifestWriter(run.plan, options.manifests ?? new Map(), {
+async function execute(run: Run): Promise<RunReport> {
+  const manifests = new ManifestWriter(run.plan, run.options.manifests ?? new Map(), {
     store: run.store,
     manifests: run.state.manifests,
     now: run.now,
@@ -397,6 +401,26 @@ async function prune(run: Run): Promise<void> {
   });
   await saveState(run.store, state, run.now());
   await finish(run);
+}
+
+/**
+ * An error no phase expected (a failed state write, a store that broke mid-publish, a bug): the run
+ * still ends as failed with what it finished recorded: the state checkpointed, the report written
+ * (each best effort: the store may be what failed). Returns the error to throw: one line, the cause
+ * kept; the caller releases the lease.
+ */
+async function recordEscape(run: Run, error: unknown): Promise<RunFailedError> {
+  const { report } = run;
+  report.status = "failed";
+  report.errors.push(toRunError("(run)", error));
+  report.counts.failed = report.errors.length;
+  await saveState(run.store, run.state, run.now()).catch(() => {});
+  const reportKey = run.options.reportKey ?? runReportKey(report.runId);
+  const written = await finish(run).then(
+    () => true,
+    () => false,
+  );
+  return new RunFailedError(report.runId, error, written ? reportKey : undefined);
 }
 
 /** True while the run's lease (if any) is still its own, checked with a renewal. */

@@ -1,7 +1,10 @@
 import { hostname } from "node:os";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { LockHeldError, MirrorError } from "./errors.ts";
+import { type HolderState, holderState, type LeaseProcess } from "./lease-process.ts";
 import { readText } from "./state.ts";
+
+export { currentProcess, type HolderState, holderState, type LeaseProcess } from "./lease-process.ts";
 
 export const LOCK_KEY = "_sync/lock";
 const TAKEOVER_PREFIX = "_sync/lock-takeover/";
@@ -11,6 +14,8 @@ export interface LeaseDocument {
   runId: string;
   owner: string;
   expiresAt: string;
+  /** The holding process, for runs on a machine (CLI): a run on the same host may see it is gone. */
+  process?: LeaseProcess;
 }
 
 export interface LockOptions {
@@ -18,12 +23,26 @@ export interface LockOptions {
   owner?: string;
   leaseMs?: number;
   now?: () => Date;
+  /**
+   * Record the holding process (currentProcess()): a later run on the same host then takes the lease
+   * over at once when that process is gone. Lambda and ECS leases carry none and expire by time.
+   */
+  process?: LeaseProcess;
+}
+
+/** How a lease was taken from a previous holder (the caller says so). */
+export interface Takeover {
+  from: LeaseDocument;
+  /** `expired at …`, or why the holder is known to be gone. */
+  reason: string;
 }
 
 /** A held lease on `_sync/lock`. Renew it during long runs; release it at the end. */
 export interface Lease {
   readonly runId: string;
   readonly owner: string;
+  /** Set when this lease replaced one that had expired or whose process was gone. */
+  readonly takenOver?: Takeover;
   expiresAt(): string;
   /** Extends the lease; throws MirrorError if another run has taken it over. */
   renew(): Promise<void>;
@@ -38,17 +57,25 @@ export function defaultOwner(): string {
 }
 
 /**
- * Takes the lease with create-if-absent. A held, unexpired lease → LockHeldError (exit 75). An expired
- * lease is taken over: first a create-if-absent claim on `_sync/lock-takeover/<stale runId>` (so of two
- * takers racing for the same stale lease only one proceeds), then delete + create-if-absent.
+ * Takes the lease with create-if-absent. A held, live lease → LockHeldError (exit 75). A lease that
+ * expired, or whose process is gone (same host; see holderState), is taken over: first a
+ * create-if-absent claim on `_sync/lock-takeover/<stale runId>` (so of two takers racing for the same
+ * stale lease only one proceeds), then delete + create-if-absent.
  */
 export async function acquireLock(store: BlobStore, options: LockOptions): Promise<Lease> {
   const now = options.now ?? (() => new Date());
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const owner = options.owner ?? defaultOwner();
   let expiresAt = new Date(now().getTime() + leaseMs).toISOString();
-  const document = (): string => JSON.stringify({ runId: options.runId, owner, expiresAt });
+  const document = (): string =>
+    JSON.stringify({
+      runId: options.runId,
+      owner,
+      expiresAt,
+      ...(options.process ? { process: options.process } : {}),
+    });
   let takeoverKey: string | undefined;
+  let takenOver: Takeover | undefined;
 
   if (!(await store.putIfAbsent(LOCK_KEY, document()))) {
     const holder = await readLease(store);
@@ -58,8 +85,9 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
         throw new LockHeldError({ runId: "unknown", owner: "unknown", expiresAt: "unknown" }, LOCK_KEY);
       }
     } else {
-      const expiry = Date.parse(holder.expiresAt);
-      if (Number.isFinite(expiry) && expiry > now().getTime()) throw new LockHeldError(holder, LOCK_KEY);
+      const status = holderState(holder, now());
+      if (status.state === "live") throw new LockHeldError(holder, LOCK_KEY);
+      takenOver = { from: holder, reason: status.reason };
       takeoverKey = `${TAKEOVER_PREFIX}${encodeURIComponent(holder.runId)}-${encodeURIComponent(holder.expiresAt)}`;
       if (!(await store.putIfAbsent(takeoverKey, document()))) throw new LockHeldError(holder, LOCK_KEY);
       // The claim names the stale lease we read; a claim released by an earlier taker can be won again,
@@ -94,7 +122,7 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
     );
   }
 
-  return leaseHandle(store, {
+  const lease = leaseHandle(store, {
     runId: options.runId,
     owner,
     leaseMs,
@@ -102,7 +130,9 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
     expiresAt,
     takeoverKey,
     etag: written.etag,
+    ...(options.process ? { process: options.process } : {}),
   });
+  return takenOver ? Object.assign(lease, { takenOver }) : lease;
 }
 
 /**
@@ -139,6 +169,7 @@ function leaseHandle(
     takeoverKey?: string | undefined;
     /** The lock's entity tag as this run last wrote it (for compare-and-swap stores). */
     etag?: string | undefined;
+    process?: LeaseProcess;
   },
 ): Lease {
   let expiresAt = held.expiresAt;
@@ -159,7 +190,12 @@ function leaseHandle(
     expiresAt: () => expiresAt,
     async renew() {
       const next = new Date(held.now().getTime() + held.leaseMs).toISOString();
-      const document = JSON.stringify({ runId: held.runId, owner: held.owner, expiresAt: next });
+      const document = JSON.stringify({
+        runId: held.runId,
+        owner: held.owner,
+        expiresAt: next,
+        ...(held.process ? { process: held.process } : {}),
+      });
       if (etag !== undefined && store.replaceIfMatch) {
         // Compare-and-swap: the lock is ours exactly while it is the version this run last wrote.
         const written = await store.replaceIfMatch(LOCK_KEY, document, etag);
@@ -216,12 +252,55 @@ export async function readLease(store: BlobStore): Promise<LeaseDocument | null>
   if (text === null) return null;
   try {
     const value = JSON.parse(text) as Partial<LeaseDocument>;
-    return {
+    const lease: LeaseDocument = {
       runId: String(value.runId ?? "unknown"),
       owner: String(value.owner ?? "unknown"),
       expiresAt: String(value.expiresAt ?? new Date(0).toISOString()),
     };
+    const process = value.process as Partial<LeaseProcess> | undefined;
+    if (typeof process?.host === "string" && Number.isSafeInteger(process.pid)) {
+      lease.process = {
+        host: process.host,
+        pid: process.pid as number,
+        ...(typeof process.startTime === "string" ? { startTime: process.startTime } : {}),
+        ...(typeof process.pidSpace === "string" ? { pidSpace: process.pidSpace } : {}),
+      };
+    }
+    return lease;
   } catch {
     return { runId: "unreadable", owner: "unknown", expiresAt: new Date(0).toISOString() };
   }
+}
+
+/** Refuses with LockHeldError while `holder` is live (a quick read-only look before any work). */
+export function assertNotHeld(holder: LeaseDocument | null, now: Date): void {
+  if (holder !== null && holderState(holder, now).state === "live") throw new LockHeldError(holder, LOCK_KEY);
+}
+
+export interface UnlockResult {
+  /** The lease found (null: there was none). */
+  holder: LeaseDocument | null;
+  state: HolderState | null;
+  released: boolean;
+}
+
+/**
+ * `hbsync unlock`: removes `_sync/lock` after reading who holds it. A holder that still looks alive
+ * (unexpired, and not known to be gone) is left alone unless `force`. Where the store can
+ * compare-and-delete, only the lease read is deleted (never one a new run took meanwhile).
+ */
+export async function releaseLock(
+  store: BlobStore,
+  options: { force?: boolean; now?: () => Date } = {},
+): Promise<UnlockResult> {
+  const read = await readLock(store);
+  if (read === null) return { holder: null, state: null, released: false };
+  const state = holderState(read.lease, (options.now ?? (() => new Date()))());
+  if (state.state === "live" && !options.force) return { holder: read.lease, state, released: false };
+  if (read.etag !== undefined && store.deleteIfMatch) {
+    if (!(await store.deleteIfMatch(LOCK_KEY, read.etag))) {
+      throw new LockHeldError((await readLease(store)) ?? read.lease, LOCK_KEY);
+    }
+  } else await store.delete(LOCK_KEY);
+  return { holder: read.lease, state, released: true };
 }

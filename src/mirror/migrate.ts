@@ -3,7 +3,7 @@ import type { BottleRef, FormulaInfo } from "../homebrew/types.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { MigrationError } from "./errors.ts";
-import { acquireLock } from "./lock.ts";
+import { acquireLock, currentProcess } from "./lock.ts";
 import { runPool } from "./pool.ts";
 import { isSha256, unsafeReason } from "./safe-names.ts";
 import { loadState, saveState } from "./state.ts";
@@ -122,7 +122,7 @@ export async function migrateBottlesHash(options: MigrateOptions): Promise<Migra
   }));
   counts.invalid = invalid.length;
 
-  const lease = await acquireLock(options.store, { runId: options.runId, now });
+  const lease = await acquireLock(options.store, { runId: options.runId, now, process: currentProcess() });
   try {
     const state = await loadState(options.store);
     const results = await runPool(

@@ -1,10 +1,9 @@
 import type { RetryOptions } from "../homebrew/retry.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { LockHeldError } from "./errors.ts";
 import { executePlan } from "./execute.ts";
 import { brewGitPhase } from "./git/publish.ts";
 import { BREW_GIT_PREFIX } from "./git/record.ts";
-import { acquireLock, LOCK_KEY, readLease } from "./lock.ts";
+import { acquireLock, assertNotHeld, currentProcess, LOCK_KEY, readLease } from "./lock.ts";
 import {
   fetchVerifiedIndex,
   type IndexSource,
@@ -58,8 +57,8 @@ export interface SyncResult {
 }
 
 /**
- * One sync, in-process (DESIGN.md §2, §5): a read-only look at the lock (a held lease is refused before
- * any download) → fetch and verify the index (a bad signature stops everything before ANY write) → take
+ * One sync, in-process (DESIGN.md §2, §5): a read-only look at the lock (a live lease is refused before
+ * any download; one whose process on this host is gone is taken over at once, and said so) → fetch and verify the index (a bad signature stops everything before ANY write) → take
  * the lease → plan + manifest sizes → `_sync/plans/<runId>.json` → execute (transfers → manifests →
  * publish API last → state → report → prune) → brew's git (mirror.brew_git) → release the lease.
  *
@@ -73,11 +72,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   const startedAt = now();
   const emit = options.onProgress ?? (() => {});
 
-  if (!options.dryRun) {
-    const holder = await readLease(store);
-    if (holder !== null && Date.parse(holder.expiresAt) > now().getTime())
-      throw new LockHeldError(holder, LOCK_KEY);
-  }
+  if (!options.dryRun) assertNotHeld(await readLease(store), now());
 
   const prepareOptions = {
     store,
@@ -121,8 +116,17 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
     runId: options.runId,
     ...(options.owner ? { owner: options.owner } : {}),
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    process: currentProcess(),
     now,
   });
+  if (lease.takenOver) {
+    const { from, reason } = lease.takenOver;
+    emit({
+      type: "phase",
+      phase: "lock",
+      detail: `took over ${LOCK_KEY} from run ${from.runId} (owner ${from.owner}): ${reason}`,
+    });
+  }
   // Renew the lease for the whole run (manifests of 8,000 formulae take a while); losing it aborts.
   const controller = new AbortController();
   const abort = (): void => controller.abort(options.signal?.reason);

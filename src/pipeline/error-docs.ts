@@ -29,6 +29,51 @@ const INTRO = [
   "exists (see docs/pipeline.md) and announced on Slack/email; failed critical tests block the deploy.",
 ];
 
+/**
+ * The mirror's own messages (`hbsync sync`, `hbsync unlock`): they carry no catalogue code; each says
+ * what happened and the fix in the line itself. Kept here so the one troubleshooting page covers them.
+ */
+const MIRROR_MESSAGES: Array<{ message: string; meaning: string; fix: string }> = [
+  {
+    message: "another sync (run R, owner O) holds the lock until T (exit 75)",
+    meaning:
+      "`_sync/lock` names a run that is still alive: its lease has not expired and, for a run on this machine, its process still runs. A run on the same machine whose process is gone (killed, crashed, rebooted) does not block: the next sync takes its lease over at once and prints `lock: took over _sync/lock from run R (owner O): process P on H is gone`. Lambda and ECS leases carry no process and expire by time (10 minutes after the last renewal).",
+    fix: "Try later. If that run is dead, `hbsync unlock --dest …` shows the holder and releases it; it refuses (exit 75) while the holder looks alive, and `--force` releases anyway (make sure it is not running: two syncs at once may prune what the other publishes).",
+  },
+  {
+    message: "retry K in M ms: download of URL interrupted after N bytes: …",
+    meaning:
+      "The connection failed during a transfer: a reset, a close before the end (also inside its last bytes), a stall longer than the idle timeout (120 s), bad chunked framing. The transfer is retried with backoff (4 retries by default); a body whose sha256 differs is retried the same way and never stored.",
+    fix: "Nothing, if a later attempt succeeds. When every attempt fails the bottle is a run error: re-run (completed bottles are kept). Behind an egress proxy, set `mirror.upstream.proxy` or HTTPS_PROXY (see docs/config.md).",
+  },
+  {
+    message: "an unexpected error outside the run: E (the run stops as failed)",
+    meaning:
+      "An error no code awaited (a bug in hbsync or a library) was caught by the process guard: the run aborts, saves its state, writes its report and releases the lease; the command exits 1 with that one line.",
+    fix: "Re-run: completed bottles are kept. Report the bug with the run report (`_sync/runs/<runId>.json`); `HBSYNC_DEBUG=1` prints the stack trace.",
+  },
+  {
+    message: "sync R failed: E (report: _sync/runs/R.json)",
+    meaning:
+      "A step of the run failed in a way it could not carry on from (a state or report write, the store itself). What the run finished is recorded in the state; nothing was pruned.",
+    fix: "Fix the cause the line names (space, permissions, credentials), then re-run: completed bottles are kept and not downloaded again.",
+  },
+];
+
+function mirrorSections(): string[] {
+  const lines = [
+    "## Mirror sync",
+    "",
+    "`hbsync sync` and `hbsync unlock` print their own messages (no code); the run report",
+    "`_sync/runs/<runId>.json` lists every error of a run. Exit codes: 0 ok, 1 failed, 75 locked.",
+    "",
+  ];
+  for (const entry of MIRROR_MESSAGES) {
+    lines.push(`### ${entry.message}`, "", `**Meaning:** ${entry.meaning}`, "", `**Fix:** ${entry.fix}`, "");
+  }
+  return lines;
+}
+
 function section(entry: CatalogueEntry): string[] {
   return [
     `### ${entry.code} — ${entry.title}`,
@@ -51,6 +96,7 @@ export function renderTroubleshooting(): string {
     lines.push(`## ${CATEGORY_TITLES[category]}`, "");
     for (const entry of entries.filter((e) => e.category === category)) lines.push(...section(entry));
   }
+  lines.push(...mirrorSections());
   return `${lines.join("\n").trimEnd()}\n`;
 }
 

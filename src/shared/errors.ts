@@ -43,3 +43,25 @@ export class UsageError extends HbsyncError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The first line of an error's message, for a one-line report (never a stack trace). */
+export function oneLine(error: unknown): string {
+  const message = errorMessage(error).split("\n")[0]?.trim() ?? "";
+  const name = error instanceof Error && error.name !== "Error" ? `${error.name}: ` : "";
+  return `${name}${message || "(no message)"}`;
+}
+
+/**
+ * An error nobody awaited (an 'error' event without a listener, a throw in a timer, a rejected promise
+ * left alone), caught by the process guard (src/shared/process-guard.ts). It is a bug in hbsync; the
+ * run it interrupts ends as failed.
+ */
+export class UnexpectedError extends HbsyncError {
+  constructor(cause: unknown) {
+    super(`an unexpected error outside the run: ${oneLine(cause)}`, {
+      cause,
+      fix: "this is a bug in hbsync: the run stopped as failed (completed bottles are kept); re-run, and report it (HBSYNC_DEBUG=1 prints the stack)",
+    });
+    this.name = "UnexpectedError";
+  }
+}

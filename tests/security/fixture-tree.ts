@@ -10,21 +10,10 @@ import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { seededRandom } from "../../src/emulator/faults.ts";
 import { hasAscendingRun } from "../../src/security/secret-patterns.ts";
 
 export const STATIC_TREE = join(dirname(fileURLToPath(import.meta.url)), "../fixtures/security/tree");
-
-/** mulberry32: a tiny seeded PRNG, so the generated secrets are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const UPPER32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -47,7 +36,7 @@ export interface GeneratedSecrets {
 }
 
 export function generateSecrets(seed = 20240611): GeneratedSecrets {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const akia = ["AK", "IA"].join("") + randomFrom(r, UPPER32, 16);
   const asia = ["AS", "IA"].join("") + randomFrom(r, UPPER32, 16);
   const awsSecret = randomFrom(r, BASE64, 40);

@@ -29,6 +29,7 @@ export const COMMAND_MODULES: Array<readonly [command: string, load: LoadCommand
   ["serve", () => import("./serve.ts")],
   ["sync", () => import("./sync.ts")],
   ["test", () => import("./test.ts")],
+  ["unlock", () => import("./unlock.ts")],
   ["verify", () => import("./verify.ts")],
   // hbsync-commands: end
 ];

@@ -17,6 +17,7 @@ import {
   upstreamClients,
 } from "../../mirror/setup.ts";
 import { syncMirror } from "../../mirror/sync.ts";
+import { onUnexpectedError } from "../../shared/process-guard.ts";
 import type { BlobStore } from "../../storage/blob-store.ts";
 import type { CliContext } from "../context.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -111,6 +112,8 @@ export async function runSync(
   const onSignal = (): void => controller.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  // An error outside any await chain (src/shared/process-guard.ts) stops this run as failed.
+  const stopWatching = onUnexpectedError((error) => controller.abort(error));
   const progress = progressReporter(ctx.output, options.print === "json");
   try {
     const runId = options.runId ?? newRunId();
@@ -149,8 +152,15 @@ export async function runSync(
         ctx.output.err(`rejected ${JSON.stringify(rejected.name)}: ${rejected.reason}`);
       }
       for (const line of missingDependencyLines(report.missingDependencies ?? [])) ctx.output.err(line);
-      for (const error of report.errors.slice(0, 20)) ctx.output.err(`error: ${error.message}`);
-      if (report.errors.length > 20) ctx.output.err(`… and ${report.errors.length - 20} more errors`);
+      // The same message for many keys (an aborted run's "not started") is one line with a count.
+      const byMessage = new Map<string, number>();
+      for (const error of report.errors)
+        byMessage.set(error.message, (byMessage.get(error.message) ?? 0) + 1);
+      const lines = [...byMessage].map(([message, count]) =>
+        count > 1 ? `${message} (×${count})` : message,
+      );
+      for (const line of lines.slice(0, 20)) ctx.output.err(`error: ${line}`);
+      if (lines.length > 20) ctx.output.err(`… and ${lines.length - 20} more errors`);
     }
     if (report.status === "failed") {
       const onlyGit = report.git?.status === "failed" && report.errors.length === 1;
@@ -163,6 +173,7 @@ export async function runSync(
     return report;
   } finally {
     progress.stop();
+    stopWatching();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

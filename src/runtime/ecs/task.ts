@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { pathToFileURL } from "node:url";
+import { installProcessGuard, onUnexpectedError } from "../../shared/process-guard.ts";
 import { taskConfigFromEnv } from "../env.ts";
 import { failureEvent, type Notifier } from "../events.ts";
 import { openResources } from "../open.ts";
@@ -51,6 +52,17 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const controller = new AbortController();
   const stop = (): void => controller.abort(new Error("SIGTERM received"));
   process.once("SIGTERM", stop);
-  process.exitCode = await main(controller.signal);
+  // An error outside any await chain stops the run like SIGTERM does (failed, lock released), in one line.
+  let unexpected = false;
+  installProcessGuard({
+    report: (error) => {
+      unexpected = true;
+      telemetry.error("unexpected error; the run stops as failed", { error: error.message });
+    },
+  });
+  const stopWatching = onUnexpectedError((error) => controller.abort(error));
+  const code = await main(controller.signal);
+  process.exitCode = unexpected ? 1 : code;
+  stopWatching();
   process.off("SIGTERM", stop);
 }

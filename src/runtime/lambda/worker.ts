@@ -1,5 +1,6 @@
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { Context } from "aws-lambda";
+import { installProcessGuard, onUnexpectedError } from "../../shared/process-guard.ts";
 import { lambdaWorkerInvoker, parseWorkerPayload } from "../dispatch.ts";
 import { workerConfigFromEnv } from "../env.ts";
 import { once, openResources } from "../open.ts";
@@ -11,11 +12,18 @@ const config = workerConfigFromEnv();
 const telemetry = powertoolsTelemetry("worker", config.environment);
 const lambda = new LambdaClient({});
 const resources = once(() => openResources(config));
+// An error outside any await chain pauses the running slice (progress saved) instead of vanishing in a
+// stack trace; Lambda's own handler still ends the invocation, and the lease expires by time.
+installProcessGuard({
+  report: (error) => telemetry.error("unexpected error; the slice stops", { error: error.message }),
+});
 
 /** {runId, continuation} → execute the plan; near the timeout, save progress and re-invoke itself. */
 export async function handler(event: unknown, context: Context): Promise<{ status: string; detail: string }> {
   const { runId, continuation } = parseWorkerPayload(event);
   telemetry.setKeys({ runId, continuation, requestId: context.awsRequestId });
+  const controller = new AbortController();
+  const stopWatching = onUnexpectedError((error) => controller.abort(error));
   try {
     const { store, registry, notifier } = await resources();
     const outcome = await runPlan(
@@ -35,6 +43,7 @@ export async function handler(event: unknown, context: Context): Promise<{ statu
         requestId: context.awsRequestId,
         timeLeftMs: () => context.getRemainingTimeInMillis(),
         safetyMarginMs: config.safetyMarginMs,
+        signal: controller.signal,
       },
     );
     if (outcome.status === "paused") {
@@ -47,6 +56,7 @@ export async function handler(event: unknown, context: Context): Promise<{ statu
     if (outcome.status === "skipped") return { status: "skipped", detail: outcome.reason };
     return { status: outcome.report.status, detail: `run ${runId} ${outcome.report.status}` };
   } finally {
+    stopWatching();
     telemetry.flush();
   }
 }

@@ -6,6 +6,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../../../src/cli/cli.ts";
 import { memoryOutput } from "../../../src/cli/output.ts";
+import { acquireLock, currentProcess } from "../../../src/mirror/lock.ts";
+import { FsStore } from "../../../src/storage/fs.ts";
 import { withEmulator } from "../../helpers/emulator.ts";
 import { expectedBottles, TAGS, walkFiles } from "./helpers.ts";
 
@@ -217,7 +219,7 @@ describe("hbsync sync / plan / verify (CLI, emulator on loopback)", () => {
 
     expect(second.code).toBe(75);
     expect(second.stderr).toContain("another sync (run first-run, owner");
-    expect(second.stderr).toContain("delete _sync/lock if that run is dead");
+    expect(second.stderr).toContain("`hbsync unlock --dest …` shows the holder of _sync/lock");
     emulator().faults.clear();
     expect((await first).code).toBe(0);
   });
@@ -241,14 +243,13 @@ describe("hbsync sync / plan / verify (CLI, emulator on loopback)", () => {
     expect(before.length).toBeLessThan(expectedBottles(emulator()).length);
     emulator().faults.clear();
     emulator().resetStats();
-    // The killed run's lease is still live: a re-run is refused until it expires or is removed by hand.
-    const refused = await hbsync(["sync", ...upstreamFlags()]);
-    expect(refused.code).toBe(75);
-    await rm(join(root, "_sync/lock"));
-
+    // The killed run's lease has not expired, but its process is gone: the re-run takes over at once.
     const rerun = await hbsync(["sync", ...upstreamFlags(), "--json"]);
 
     expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toMatch(
+      /lock: took over _sync\/lock from run \S+ \(owner [^)]+\): process \d+ on \S+ is gone/,
+    );
     const report = JSON.parse(rerun.stdout) as { counts: { adopted: number; transferred: number } };
     expect(report.counts.adopted + report.counts.transferred).toBeGreaterThanOrEqual(
       expectedBottles(emulator()).length - before.length,
@@ -264,5 +265,30 @@ describe("hbsync sync / plan / verify (CLI, emulator on loopback)", () => {
     expect((await hbsync(["verify", "--dest", root])).code).toBe(0);
     const state = JSON.parse(await readFile(join(root, "_sync/state.json"), "utf8")) as { entries: object };
     expect(Object.keys(state.entries)).toHaveLength(expectedBottles(emulator()).length);
+  });
+
+  it("unlock shows the holder, refuses one that looks alive without --force, and releases a dead one", async () => {
+    const store = new FsStore(root);
+    await acquireLock(store, { runId: "alive", owner: "me", process: currentProcess(), leaseMs: 600_000 });
+
+    const refused = await hbsync(["unlock", "--dest", root]);
+    expect(refused.code).toBe(75);
+    expect(refused.stdout).toContain(`run alive, owner me, process ${process.pid} on `);
+    expect(refused.stderr).toContain("not released: the holder looks alive");
+    expect(await walkFiles(join(root, "_sync"))).toContain("lock");
+
+    const forced = await hbsync(["unlock", "--dest", root, "--force"]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain("released _sync/lock");
+    expect(await walkFiles(join(root, "_sync"))).not.toContain("lock");
+
+    const exited = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await new Promise((done) => exited.once("exit", done));
+    const dead = { ...currentProcess(), pid: exited.pid as number };
+    await acquireLock(store, { runId: "dead", owner: "vm", process: dead, leaseMs: 600_000 });
+    const released = await hbsync(["unlock", "--dest", root, "--json"]);
+    expect(released.code).toBe(0);
+    expect(JSON.parse(released.stdout)).toMatchObject({ released: true, state: { state: "gone" } });
+    expect((await hbsync(["unlock", "--dest", root])).stdout).toContain("no lease");
   });
 });

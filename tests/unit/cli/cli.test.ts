@@ -33,10 +33,19 @@ describe("cli", () => {
       expect(reportError(new UsageError("bad flag"), memoryOutput())).toBe(EXIT.USAGE);
     });
 
-    it("says an unexpected error is a bug", () => {
+    it("says an unexpected error is a bug, in one line without a stack trace", () => {
       const output = memoryOutput();
-      expect(reportError(new TypeError("x is undefined"), output)).toBe(EXIT.FAILED);
+      expect(reportError(new TypeError("x is undefined"), output, {})).toBe(EXIT.FAILED);
+      expect(output.stderr).toHaveLength(1);
+      expect(output.stderr[0]).toContain("TypeError: x is undefined");
       expect(output.stderr[0]).toContain("this is a bug in hbsync");
+      expect(output.stderr.join("\n")).not.toMatch(/\n\s+at /);
+    });
+
+    it("prints the stack of an unexpected error with HBSYNC_DEBUG=1", () => {
+      const output = memoryOutput();
+      reportError(new TypeError("x is undefined"), output, { HBSYNC_DEBUG: "1" });
+      expect(output.stderr.join("\n")).toMatch(/\n\s+at /);
     });
   });
 });

@@ -1,6 +1,14 @@
+import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { LockHeldError, MirrorError } from "../../../src/mirror/errors.ts";
-import { acquireLock, LOCK_KEY, readLease, resumeLease } from "../../../src/mirror/lock.ts";
+import {
+  acquireLock,
+  currentProcess,
+  LOCK_KEY,
+  readLease,
+  releaseLock,
+  resumeLease,
+} from "../../../src/mirror/lock.ts";
 import { casMemoryStore, memoryStore } from "./memory-store.ts";
 
 const T0 = new Date("2026-03-10T12:00:00.000Z");
@@ -34,7 +42,9 @@ describe("mirror/lock", () => {
       expect((error as LockHeldError).message).toBe(
         "another sync (run a, owner host:1) holds the lock until 2026-03-10T12:01:00.000Z",
       );
-      expect((error as LockHeldError).fix).toBe("try later, or delete _sync/lock if that run is dead");
+      expect((error as LockHeldError).fix).toBe(
+        "try later; if that run is dead, `hbsync unlock --dest …` shows the holder of _sync/lock and releases it",
+      );
     });
 
     it("takes over an expired lease, and only one of two racing takers wins", async () => {
@@ -194,6 +204,76 @@ describe("mirror/lock", () => {
 
       expect(error).toBeInstanceOf(LockHeldError);
       expect(store.objects.get(LOCK_KEY)?.bytes.toString()).toBe(thief);
+    });
+  });
+  describe("a lease whose process is gone", () => {
+    const gone = async () => {
+      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+      await new Promise((resolve) => child.once("exit", resolve));
+      return { ...currentProcess(), pid: child.pid as number };
+    };
+
+    it("is taken over at once by a run on the same host, which says from whom and why", async () => {
+      const store = memoryStore();
+      const dead = await gone();
+      await acquireLock(store, {
+        runId: "crashed",
+        owner: "vm:1",
+        process: dead,
+        leaseMs: 600_000,
+        now: at(0),
+      });
+
+      const lease = await acquireLock(store, { runId: "next", process: currentProcess(), now: at(1000) });
+
+      expect(lease.takenOver?.from).toMatchObject({ runId: "crashed", owner: "vm:1", process: dead });
+      expect(lease.takenOver?.reason).toBe(`process ${dead.pid} on ${dead.host} is gone`);
+      expect(await readLease(store)).toMatchObject({ runId: "next", process: { pid: process.pid } });
+    });
+
+    it("still binds when its process runs, and when it names no process (Lambda, ECS: by time only)", async () => {
+      for (const process of [currentProcess(), undefined]) {
+        const store = memoryStore();
+        await acquireLock(store, {
+          runId: "running",
+          owner: "vm:1",
+          leaseMs: 600_000,
+          now: at(0),
+          ...(process ? { process } : {}),
+        });
+        await expect(acquireLock(store, { runId: "next", now: at(1000) })).rejects.toBeInstanceOf(
+          LockHeldError,
+        );
+      }
+    });
+  });
+
+  describe("releaseLock (hbsync unlock)", () => {
+    it("reports that there is no lease", async () => {
+      expect(await releaseLock(memoryStore())).toEqual({ holder: null, state: null, released: false });
+    });
+
+    it("refuses a holder that looks alive unless forced, and shows it either way", async () => {
+      const store = casMemoryStore();
+      await acquireLock(store, { runId: "live", owner: "vm:1", process: currentProcess(), leaseMs: 600_000 });
+
+      const refused = await releaseLock(store);
+      expect(refused).toMatchObject({ holder: { runId: "live" }, state: { state: "live" }, released: false });
+      expect(await readLease(store)).not.toBeNull();
+
+      const forced = await releaseLock(store, { force: true });
+      expect(forced).toMatchObject({ holder: { runId: "live" }, released: true });
+      expect(await readLease(store)).toBeNull();
+    });
+
+    it("releases an expired lease without --force", async () => {
+      const store = memoryStore();
+      await acquireLock(store, { runId: "old", owner: "vm:1", leaseMs: 1000, now: at(0) });
+
+      const result = await releaseLock(store, { now: at(5000) });
+
+      expect(result).toMatchObject({ state: { state: "expired" }, released: true });
+      expect(await readLease(store)).toBeNull();
     });
   });
 });

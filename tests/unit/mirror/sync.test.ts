@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SignatureError } from "../../../src/homebrew/errors.ts";
-import { LockHeldError } from "../../../src/mirror/errors.ts";
+import { LockHeldError, RunFailedError } from "../../../src/mirror/errors.ts";
 import { executePlan } from "../../../src/mirror/execute.ts";
 import { LOCK_KEY } from "../../../src/mirror/lock.ts";
 import { prepareSync, readPlan, writePlan } from "../../../src/mirror/prepare.ts";
@@ -450,6 +450,32 @@ describe("mirror/sync", () => {
       expect(plan.transfers).toHaveLength(2);
       expect(plan.totals.bytes).toBe([...upstream.bytes.values()].reduce((sum, b) => sum + b.length, 0));
       expect(store.writes).toEqual([]);
+    });
+  });
+
+  describe("an error no phase expected", () => {
+    it("ends the run as failed: state checkpointed, report written, lease released, one line", async () => {
+      const store = memoryStore();
+      const upstream = fakeUpstream(["wget", "openssl@3"]);
+      const put = store.put.bind(store);
+      store.put = async (key, body, options) => {
+        if (key.startsWith("api/")) throw new TypeError("the store broke mid-publish");
+        return put(key, body, options);
+      };
+
+      const error = await run(store, upstream, "broken").catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(RunFailedError);
+      expect((error as Error).message).toBe(
+        "sync broken failed: TypeError: the store broke mid-publish (report: _sync/runs/broken.json)",
+      );
+      const report = JSON.parse(
+        store.objects.get(runReportKey("broken"))?.bytes.toString() ?? "{}",
+      ) as RunReport;
+      expect(report.status).toBe("failed");
+      expect(report.errors).toContainEqual({ key: "(run)", message: "the store broke mid-publish" });
+      expect(Object.keys((await loadState(store)).entries)).toHaveLength(4);
+      expect(store.objects.has(LOCK_KEY)).toBe(false);
     });
   });
 
