@@ -249,6 +249,12 @@ export const MirrorSchema = z
               "Key that must sign the API index: `builtin` (Homebrew's homebrew-1.pem) or a path to a PEM.",
             examples: ["builtin"],
           }),
+
+        proxy: upstreamUrl.optional().meta({
+          description:
+            "HTTP proxy for every upstream request (CONNECT for https). Unset: HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY. No credentials here: put a proxy that needs them in HTTPS_PROXY.",
+          examples: ["http://proxy.internal:3128"],
+        }),
       })
       .prefault({})
       .meta({ description: "Where bottles and the signed API come from." }),

@@ -18,6 +18,8 @@ const ROTATE = "if it was ever committed or shared, revoke it and issue a new on
 const SLACK_FIX = `delete it and set SLACK_WEBHOOK_URL in the environment (in AWS, SLACK_WEBHOOK_SECRET_ARN naming a Secrets Manager secret); ${ROTATE}`;
 const SMTP_FIX = `delete it and put the credentials in SMTP_URL (smtp://user:pass@host:port) in the environment, or use SES in AWS; ${ROTATE}`;
 
+const PROXY_FIX = `keep only the proxy's host and port here (or leave it out) and export HTTPS_PROXY=http://user:pass@host:port in the environment; ${ROTATE}`;
+
 const VALUE_PATTERNS: readonly SecretKind[] = [
   {
     what: "a Slack webhook URL",
@@ -88,7 +90,7 @@ export function findSecrets(root: Node | null | undefined): Finding[] {
             path: childPath,
             at: "value",
             message: `${label} holds ${valueKind.what}; secrets must not be stored in the config file`,
-            fix: valueKind.fix,
+            fix: key === "proxy" && valueKind.fix === SMTP_FIX ? PROXY_FIX : valueKind.fix,
           });
         } else if (
           SECRET_KEY_NAME.test(key) &&

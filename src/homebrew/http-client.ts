@@ -26,8 +26,11 @@ const BODY_HIGH_WATER_MARK = 2 * 1024 * 1024;
 export interface HttpClientOptions {
   /** Every request through this proxy (`mirror.upstream.proxy`); default HTTPS_PROXY/HTTP_PROXY. */
   proxy?: string;
-  /** Hosts that never go through the proxy (default NO_PROXY). */
-  noProxy?: string;
+  /**
+   * Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY (or their lowercase forms) are read (default
+   * process.env). NO_PROXY applies to `proxy` too.
+   */
+  env?: NodeJS.ProcessEnv;
   /** Connections per origin (default 16). */
   connections?: number;
   /** Extra TLS options for the servers (tests pass `ca` for a self-signed one). */
@@ -36,10 +39,16 @@ export interface HttpClientOptions {
 
 /** The dispatcher of one upstream client: pooled keep-alive connections, through the proxy if any. */
 export function createDispatcher(options: HttpClientOptions = {}): Dispatcher {
+  const env = options.env ?? process.env;
+  // Given explicitly (an empty string: none), so undici never falls back to another environment.
+  const httpsProxy = options.proxy ?? env.https_proxy ?? env.HTTPS_PROXY ?? "";
+  const httpProxy = options.proxy ?? env.http_proxy ?? env.HTTP_PROXY ?? "";
   return new EnvHttpProxyAgent({
     connections: options.connections ?? DEFAULT_CONNECTIONS,
-    ...(options.proxy === undefined ? {} : { httpProxy: options.proxy, httpsProxy: options.proxy }),
-    ...(options.noProxy === undefined ? {} : { noProxy: options.noProxy }),
+    httpProxy,
+    // Like curl: an https URL goes through HTTPS_PROXY, else HTTP_PROXY.
+    httpsProxy: httpsProxy || httpProxy,
+    noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
     ...(options.tls ? { connect: options.tls, requestTls: options.tls } : {}),
   });
 }

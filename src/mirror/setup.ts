@@ -35,7 +35,7 @@ export interface MirrorFlags {
 
 export interface ResolvedMirror {
   settings: MirrorSettings;
-  upstream: { api: string; registry: string; trustedKey: string };
+  upstream: { api: string; registry: string; trustedKey: string; proxy?: string };
   dest: string;
   /** mirror.brew_git: the repository to mirror, or null when brew's git is not mirrored. */
   brewGit: { upstream: string } | null;
@@ -82,6 +82,7 @@ export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<Re
       api: upstreamApi ?? mirror.upstream.api,
       registry: upstreamRegistry ?? mirror.upstream.registry,
       trustedKey: flags.trustedKey ?? mirror.upstream.trusted_key,
+      ...(mirror.upstream.proxy === undefined ? {} : { proxy: mirror.upstream.proxy }),
     },
     dest: flags.dest ?? DEFAULT_DEST,
     brewGit: mirror.brew_git
@@ -146,10 +147,14 @@ function positive(value: string | undefined, flag: string): number | undefined {
   return number;
 }
 
-/** The Homebrew API and registry clients for the resolved upstream. */
+/**
+ * The Homebrew API and registry clients for the resolved upstream, through `mirror.upstream.proxy` or
+ * the proxy `env` names (HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY).
+ */
 export async function upstreamClients(
   upstream: ResolvedMirror["upstream"],
   cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ api: HomebrewApiClient; registry: RegistryClient }> {
   const trustedKey =
     upstream.trustedKey === "builtin"
@@ -159,9 +164,10 @@ export async function upstreamClients(
         : await loadTrustedKey(
             isAbsolute(upstream.trustedKey) ? upstream.trustedKey : resolve(cwd, upstream.trustedKey),
           );
+  const http = { env, ...(upstream.proxy === undefined ? {} : { proxy: upstream.proxy }) };
   return {
-    api: new HomebrewApiClient({ apiBase: upstream.api, trustedKey }),
-    registry: new RegistryClient({ registryBase: upstream.registry }),
+    api: new HomebrewApiClient({ apiBase: upstream.api, trustedKey, http }),
+    registry: new RegistryClient({ registryBase: upstream.registry, http }),
   };
 }
 

@@ -67,6 +67,7 @@ export async function notificationManagerFromEnv(
         webhookUrl: found.url,
         ...(slack.channel ? { channel: slack.channel } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
+        env,
       };
       const origin = safeOrigin(found.url);
       status.push({

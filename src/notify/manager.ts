@@ -24,7 +24,14 @@ export interface NotifyResult {
 }
 
 export interface NotificationManagerOptions {
-  slack?: { webhookUrl: string; channel?: string; timeoutMs?: number; fetch?: typeof globalThis.fetch };
+  slack?: {
+    webhookUrl: string;
+    channel?: string;
+    timeoutMs?: number;
+    fetch?: typeof globalThis.fetch;
+    /** Where the proxy variables are read (default process.env). */
+    env?: NodeJS.ProcessEnv;
+  };
   email?: { transport: MailTransport; from: string; to: string[]; secrets?: string[] };
   /** Default: JSON lines on stderr. Every line passes through redact(). */
   logger?: NotifyLogger;

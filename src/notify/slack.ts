@@ -1,4 +1,5 @@
 import type { FetchFunction } from "@slack/webhook";
+import type { Dispatcher } from "undici";
 import { parseRetryAfter } from "../shared/retry.ts";
 import type { ChannelResult, NotifyChannel } from "./channel.ts";
 import { ChannelSendError } from "./errors.ts";
@@ -20,8 +21,10 @@ export interface SlackChannelOptions {
   retry?: RetryOptions;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
-  /** The fetch used for requests (default: the global fetch). */
+  /** The fetch used for requests (default: undici's, through the proxy the environment names). */
   fetch?: typeof globalThis.fetch;
+  /** Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class SlackChannel implements NotifyChannel {
@@ -29,6 +32,7 @@ export class SlackChannel implements NotifyChannel {
   readonly secrets: readonly string[];
   private readonly options: SlackChannelOptions;
   private readonly redact: Redactor;
+  private dispatcher: Dispatcher | undefined;
 
   constructor(options: SlackChannelOptions) {
     this.options = options;
@@ -76,7 +80,7 @@ export class SlackChannel implements NotifyChannel {
 
   private async post(payload: SlackMessage | { text: string }): Promise<void> {
     let retryAfter: string | null = null;
-    const baseFetch = this.options.fetch ?? globalThis.fetch;
+    const baseFetch = this.options.fetch ?? (await this.proxyAwareFetch());
     const capturingFetch: FetchFunction = async (url, init) => {
       const response = await baseFetch(url, init as RequestInit);
       retryAfter = response.headers.get("retry-after");
@@ -96,6 +100,22 @@ export class SlackChannel implements NotifyChannel {
     } catch (error) {
       throw this.toChannelError(error, retryAfter, slack);
     }
+  }
+
+  /**
+   * undici's fetch through an EnvHttpProxyAgent: HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the upstream
+   * clients honour them (Node 20's global fetch ignores them). Loaded on the first post, like the
+   * webhook library.
+   */
+  private async proxyAwareFetch(): Promise<typeof globalThis.fetch> {
+    const [{ fetch: undiciFetch }, { createDispatcher }] = await Promise.all([
+      import("undici"),
+      import("../homebrew/http-client.ts"),
+    ]);
+    this.dispatcher ??= createDispatcher({ env: this.options.env ?? process.env, connections: 2 });
+    const dispatcher = this.dispatcher;
+    return ((input: string | URL, init?: RequestInit) =>
+      undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof globalThis.fetch;
   }
 
   private toChannelError(

@@ -37,7 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
       });
     }
     const resolved = await resolveMirror(flags, ctx.cwd);
-    const { api } = await upstreamClients(resolved.upstream, ctx.cwd);
+    const { api } = await upstreamClients(resolved.upstream, ctx.cwd, ctx.env);
     const index = await api.fetchIndex();
     const store = openDestination(resolved.dest, ctx.cwd, ctx.env);
     try {

@@ -21,7 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
     const explain = (self.opts() as { explain?: string }).explain;
     const resolved = await resolveMirror(flags, ctx.cwd);
     for (const warning of resolved.warnings) ctx.output.err(`warning: ${warning}`);
-    const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd);
+    const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd, ctx.env);
     const store = openDestination(resolved.dest, ctx.cwd, ctx.env);
     try {
       const prepared = await prepareSync({

@@ -107,7 +107,7 @@ export async function runSync(
   store: BlobStore,
   options: RunSyncOptions,
 ): Promise<RunReport> {
-  const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd);
+  const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd, ctx.env);
   const controller = new AbortController();
   const onSignal = (): void => controller.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);

@@ -9,6 +9,7 @@ import {
   type SlackMessage,
   validateSlackMessage,
 } from "../../../src/notify/slack-blocks.ts";
+import { startConnectProxy } from "../../helpers/connect-proxy.ts";
 import {
   deadEndpointUrl,
   SECRET_WEBHOOK_PATH,
@@ -35,6 +36,27 @@ describe("notify/slack (against a local webhook receiver)", () => {
   afterEach(async () => {
     await receiver?.close();
     receiver = undefined;
+  });
+
+  describe("behind an egress proxy", () => {
+    it("posts through the CONNECT proxy HTTP_PROXY names (Node's own fetch would not)", async () => {
+      receiver = await startWebhookReceiver();
+      const proxy = await startConnectProxy();
+      try {
+        const manager = new NotificationManager({
+          slack: { webhookUrl: receiver.webhookUrl, env: { HTTP_PROXY: proxy.url } },
+          logger: captureLogger(),
+        });
+
+        const result = await manager.send(sampleEvent("test", "staging"));
+
+        expect(result.channels).toEqual([{ channel: "slack", ok: true, attempts: 1 }]);
+        expect(proxy.tunnels).toEqual([new URL(receiver.origin).host]);
+        expect(receiver.requests).toHaveLength(1);
+      } finally {
+        await proxy.close();
+      }
+    });
   });
 
   describe("NotificationManager.send", () => {

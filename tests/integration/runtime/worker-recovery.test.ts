@@ -2,14 +2,15 @@
  * The worker core (what the worker Lambda and the ECS task run) after a crash, against the emulator and
  * s3rver: an invocation that dies mid-plan (here: the mirror bucket refuses the state write once) is
  * retried by Lambda with the same event and request id, and the retry completes the run without
- * downloading a bottle twice — the bottles the crashed invocation stored are adopted after a re-hash.
+ * downloading a bottle twice — the crashed invocation checkpoints what it finished on its way out, and
+ * any bottle stored but not recorded is adopted after a re-hash.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HomebrewApiClient } from "../../../src/homebrew/api-client.ts";
 import { loadTrustedKey } from "../../../src/homebrew/keys.ts";
 import { RegistryClient } from "../../../src/homebrew/registry-client.ts";
 import { readLease } from "../../../src/mirror/lock.ts";
-import { STATE_KEY } from "../../../src/mirror/state.ts";
+import { loadState, STATE_KEY } from "../../../src/mirror/state.ts";
 import { silentNotifier } from "../../../src/runtime/events.ts";
 import { orchestrate } from "../../../src/runtime/orchestrate.ts";
 import { runPlan } from "../../../src/runtime/run-plan.ts";
@@ -93,6 +94,8 @@ describe("runtime/run-plan", () => {
       };
       await expect(runPlan(crashing, request)).rejects.toThrow("socket hang up (injected)");
       const afterCrash = upstream().stats.blobRequests;
+      // The crashed slice still checkpointed the state (its finished bottles are recorded, not redone).
+      const recordedByCrash = Object.keys((await loadState(store)).entries).length;
 
       const retry = await runPlan(
         { ...common, store, telemetry: memoryTelemetry(), owner: "b", sliceSize: 2 },
@@ -105,8 +108,8 @@ describe("runtime/run-plan", () => {
       expect(retry.status).toBe("finished");
       if (retry.status !== "finished") return;
       expect(retry.report.status).toBe("succeeded");
-      expect(retry.report.counts.transferred + retry.report.counts.adopted).toBe(6);
-      expect(retry.report.counts.adopted).toBeGreaterThanOrEqual(2);
+      expect(recordedByCrash).toBeGreaterThanOrEqual(2);
+      expect(retry.report.counts.transferred + retry.report.counts.adopted).toBeLessThanOrEqual(6);
       expect(upstream().stats.blobRequests).toBe(6);
       expect(blobsRequestedTwice(upstream())).toEqual([]);
       expect(await store.stat("api/formula.jws.json")).not.toBeNull();
