@@ -3,6 +3,21 @@ output "state_bucket_name" {
   value       = aws_s3_bucket.state.id
 }
 
+output "state_bucket_region" {
+  description = "Region of the state bucket: the GitHub variable TF_STATE_REGION (the workflows look it up when it is unset)."
+  value       = var.aws_region
+}
+
+output "deploy_environments" {
+  description = "The environments whose deploy roles this account holds."
+  value       = local.environments_here
+}
+
+output "permissions_boundary_arns" {
+  description = "Per environment, the permissions boundary every role the pipeline creates carries."
+  value       = module.github_oidc.iam_policy_permissions_boundary_arns
+}
+
 output "deploy_role_arns" {
   description = "Store each as the GitHub environment secret AWS_ROLE_ARN_<ENV> (e.g. AWS_ROLE_ARN_DEV)."
   value       = module.github_oidc.iam_role_arns

@@ -60,7 +60,10 @@ describe("infra/terraform/environments", () => {
       expect(backend.encrypt).toBe(true);
       expect(backend.key).toBe(`homebrew-sync/${env}/terraform.tfstate`);
       expect(backend.bucket).toBeUndefined();
-      expect(block.required_providers?.[0]?.aws).toEqual({ source: "hashicorp/aws", version: "~> 6.0" });
+      expect(block.required_providers?.[0]?.aws).toEqual({
+        source: "hashicorp/aws",
+        version: ">= 5.100, < 7.0",
+      });
     });
 
     it("refuses another environment's tfvars with a precondition", async () => {

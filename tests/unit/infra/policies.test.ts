@@ -19,11 +19,14 @@ import {
 const STAR_RESOURCE_ACTIONS = [
   /^xray:Put(TraceSegments|TelemetryRecords)$/,
   /^ecr:GetAuthorizationToken$/,
-  /^ecs:(Register|Deregister|Describe)TaskDefinition$/,
-  /^ec2:/,
-  /^cloudfront:/,
+  /^ecs:(Register|Describe)TaskDefinition$/,
+  /^ec2:Describe/,
+  /^cloudfront:List/,
   /^logs:DescribeLogGroups$/,
 ];
+
+/** The deploy policies of modules/github-oidc (one per environment each) and the permissions boundary. */
+const DEPLOY_DOCS = ["state_and_artifacts", "compute", "observability", "network"] as const;
 
 let configs: { label: string; doc: Hcl }[] = [];
 let statements: PolicyStatement[] = [];
@@ -130,8 +133,10 @@ describe("infra/terraform IAM", () => {
       const runTask = statements.filter((s) => s.actions.includes("ecs:RunTask"));
 
       expect(runTask.map((s) => s.where)).toEqual([
+        "modules/github-oidc: data.aws_iam_policy_document.boundary (RunStackTask)",
         "modules/lambda: data.aws_iam_policy_document.orchestrator (RunSyncTaskOnly)",
       ]);
+      runTask.shift();
       expect(runTask[0]?.resources).toEqual(["${var.ecs_task_definition_family_arn}"]);
       expect(runTask[0]?.conditions).toEqual([
         { test: "ArnEquals", variable: "ecs:cluster", values: ["${var.ecs_cluster_arn}"] },
@@ -225,7 +230,17 @@ describe("infra/terraform IAM", () => {
     });
 
     it("keeps each deploy policy under IAM's 6,144-character managed-policy limit", () => {
-      // Render like AWS minifies: every ${...} replaced by a 60-character stand-in (a long ARN).
+      // Render like AWS minifies, each ${...} replaced by the longest value it can take (partition
+      // aws-us-gov, a 40-character <project>-<env>, a 16-character environment); anything else by 60.
+      const longest: Record<string, string> = {
+        "${local.partition}": "aws-us-gov",
+        "${local.account}": "123456789012",
+        "${local.iam_arn}": "arn:aws-us-gov:iam::123456789012",
+        "${local.scopes[each.key].prefix}": "p".repeat(40),
+        "${local.scopes[each.key].boundary_arn}": `arn:aws-us-gov:iam::123456789012:policy/${"p".repeat(40)}-permissions-boundary`,
+        "${each.key}": "e".repeat(16),
+        "${var.project_name}": "p".repeat(40),
+      };
       const render = (doc: string): number => {
         const statement = statementsOf("github-oidc", doc).map((s) => ({
           Sid: s.sid,
@@ -235,11 +250,11 @@ describe("infra/terraform IAM", () => {
           Condition: s.conditions,
         }));
         return JSON.stringify({ Version: "2012-10-17", Statement: statement }).replace(
-          /\$\{[^}]*\}/g,
-          "x".repeat(60),
+          /\$\{[^}]*\}\}?/g,
+          (expression) => longest[expression] ?? "x".repeat(60),
         ).length;
       };
-      const sizes = ["state_and_artifacts", "compute", "observability_and_network"].map(render);
+      const sizes = [...DEPLOY_DOCS, "boundary"].map(render);
 
       for (const size of sizes) expect(size).toBeGreaterThan(500);
       for (const size of sizes) expect(size).toBeLessThan(6144);
@@ -251,6 +266,136 @@ describe("infra/terraform IAM", () => {
       );
 
       expect(loose.map((s) => s.where)).toEqual([]);
+    });
+  });
+});
+
+describe("infra/terraform deploy roles (modules/github-oidc)", () => {
+  const ROLE_WRITES = [
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+  ];
+  const deploy = (): PolicyStatement[] => DEPLOY_DOCS.flatMap((doc) => statementsOf("github-oidc", doc));
+
+  it("creates or changes a role only with iam:PermissionsBoundary = the environment's boundary", () => {
+    const writers = deploy().filter(
+      (s) => s.effect === "Allow" && s.actions.some((a) => ROLE_WRITES.includes(a)),
+    );
+
+    expect(writers.map((s) => s.sid)).toEqual(["ProjectRolesWithBoundary"]);
+    expect(writers[0]?.conditions).toEqual([
+      {
+        test: "ArnEquals",
+        variable: "iam:PermissionsBoundary",
+        values: ["${local.scopes[each.key].boundary_arn}"],
+      },
+    ]);
+    expect(resolveLocal(mod("github-oidc"), "${local.scopes}")).toContain(
+      'boundary_arn = \"${local.iam_arn}:policy/${var.project_name}-${env}-permissions-boundary\"',
+    );
+  });
+
+  it("denies changing the boundaries, the deploy roles and their policies, and removing any boundary", () => {
+    const denies = deploy().filter((s) => s.effect === "Deny");
+
+    expect(denies.map((s) => s.sid).sort()).toEqual([
+      "KeepBoundariesAndDeployRoles",
+      "NeverRemoveABoundary",
+      "NeverRetagAnotherEnvironmentsDistribution",
+    ]);
+    const keep = denies.find((s) => s.sid === "KeepBoundariesAndDeployRoles");
+    expect(keep?.actions).toEqual(expect.arrayContaining([...ROLE_WRITES, "iam:CreatePolicyVersion"]));
+    expect(keep?.resources).toEqual([
+      "${local.iam_arn}:policy/${var.project_name}-*-permissions-boundary",
+      "${local.iam_arn}:policy/${var.project_name}-github-deploy-*",
+      "${local.iam_arn}:role/${var.project_name}-github-deploy-*",
+    ]);
+  });
+
+  it("names the boundary the same way the bootstrap and the stack do, and bounds every role of the stack", () => {
+    const [boundary] = blocksOfType(mod("github-oidc"), "resource", "aws_iam_policy").filter(
+      (b) => b.name === "boundary",
+    );
+    expect(boundary?.body.name).toBe("${local.scopes[each.key].prefix}-permissions-boundary");
+    expect(String(resolveLocal(mod("github-oidc"), "${local.scopes}"))).toContain(
+      'prefix    = \"${var.project_name}-${env}\"',
+    );
+    const stack = mod("homebrew-sync");
+    expect(resolveLocal(stack, "${local.permissions_boundary_arn}")).toBe(
+      "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:policy/${local.name_prefix}-permissions-boundary",
+    );
+    expect(resolveLocal(stack, "${local.name_prefix}")).toBe("${var.project_name}-${var.environment}");
+    for (const call of ["lambda", "ecs", "schedule"]) {
+      expect(stack.module?.[call]?.[0]?.permissions_boundary_arn, call).toBe(
+        "${local.permissions_boundary_arn}",
+      );
+    }
+    const roles = configs
+      .filter(({ label }) => label.startsWith("modules/") && label !== "modules/github-oidc")
+      .flatMap(({ label, doc }) =>
+        blocksOfType(doc, "resource", "aws_iam_role").map((r) => ({ label, ...r })),
+      );
+    expect(roles.length).toBeGreaterThanOrEqual(4);
+    for (const role of roles) {
+      expect(role.body.permissions_boundary, `${role.label}: ${role.name}`).toBe(
+        "${var.permissions_boundary_arn}",
+      );
+    }
+  });
+
+  it("grants the boundary no IAM action but iam:PassRole", () => {
+    const actions = statementsOf("github-oidc", "boundary").flatMap((s) => s.actions);
+
+    expect(actions.filter((a) => a.startsWith("iam:"))).toEqual(["iam:PassRole"]);
+  });
+
+  it("scopes every EC2, CloudFront distribution and SES statement to the Environment tag", () => {
+    const tagged = deploy().filter(
+      (s) =>
+        s.effect === "Allow" &&
+        s.actions.some((a) => /^(ec2|ses):/.test(a) && !/^ec2:Describe/.test(a)) &&
+        !s.actions.some((a) => a.startsWith("ses:Send")),
+    );
+    const byDistribution = deploy().filter(
+      (s) => s.effect === "Allow" && JSON.stringify(s.resources).includes(":distribution/"),
+    );
+
+    expect(tagged.length).toBeGreaterThanOrEqual(8);
+    for (const s of [...tagged, ...byDistribution]) {
+      expect(
+        s.conditions.some(
+          (c) =>
+            /^aws:(Resource|Request)Tag\/Environment$/.test(c.variable) &&
+            JSON.stringify(c.values) === '["${each.key}"]',
+        ),
+        s.where,
+      ).toBe(true);
+    }
+  });
+
+  it("lets only the environments in cloudfront_environments touch CloudFront", () => {
+    const cloudfront = statementsOf("github-oidc", "observability").filter((s) =>
+      s.actions.some((a) => a.startsWith("cloudfront:")),
+    );
+    const doc = blocksOfType(mod("github-oidc"), "data", "aws_iam_policy_document").find(
+      (b) => b.name === "observability",
+    );
+    const dynamicOnes = ((doc?.body.dynamic?.statement ?? []) as Hcl[]).map((d) => d.for_each);
+
+    expect(cloudfront.length).toBe(dynamicOnes.length);
+    expect(new Set(dynamicOnes)).toEqual(new Set(["${local.scopes[each.key].cloudfront ? [1] : []}"]));
+  });
+
+  it("needs no ecs:DeregisterTaskDefinition: the task definition keeps old revisions", () => {
+    expect(statements.filter((s) => s.actions.includes("ecs:DeregisterTaskDefinition"))).toEqual([]);
+    const [taskDef] = blocksOfType(mod("ecs"), "resource", "aws_ecs_task_definition");
+    expect(taskDef?.body.skip_destroy).toBe(true);
+    expect(resolveLocal(mod("homebrew-sync"), "${local.dispatch_environment}")).toMatchObject({
+      ECS_TASK_DEFINITION: "${module.ecs.ecs_task_definition_arn}",
     });
   });
 });

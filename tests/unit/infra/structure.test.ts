@@ -3,6 +3,8 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   configurationDirs,
+  ENVIRONMENTS,
+  ENVIRONMENTS_DIR,
   FIXTURE_ENV_DIR,
   hasTerraform,
   listTfFiles,
@@ -18,6 +20,7 @@ import {
 } from "./hcl.ts";
 
 const terraformAvailable = await hasTerraform();
+const ENV_DIRS = ENVIRONMENTS.map((env) => join(ENVIRONMENTS_DIR, env));
 
 describe("infra/terraform", () => {
   describe("terraform fmt", () => {
@@ -93,14 +96,20 @@ describe("infra/terraform", () => {
       expect(undocumented).toEqual([]);
     });
 
-    it("pins terraform >= 1.10 and the hashicorp/aws provider in every versions.tf", async () => {
+    it("pins terraform >= 1.10 and hashicorp/aws 5.100 up to (not including) 7.0 in every versions.tf", async () => {
       const problems: string[] = [];
-      for (const dir of await moduleDirs()) {
+      const dirs = [
+        ...(await moduleDirs()),
+        ...ENV_DIRS,
+        join(TERRAFORM_DIR, "bootstrap"),
+        join(TERRAFORM_DIR, "tests"),
+      ];
+      for (const dir of dirs) {
         const doc = await parseTf(join(dir, "versions.tf"));
         const block = doc.terraform?.[0] ?? {};
         const aws = block.required_providers?.[0]?.aws;
         if (block.required_version !== ">= 1.10") problems.push(`${dir}: required_version`);
-        if (aws?.source !== "hashicorp/aws" || !/^>= 6\./.test(aws?.version ?? ""))
+        if (aws?.source !== "hashicorp/aws" || aws?.version !== ">= 5.100, < 7.0")
           problems.push(`${dir}: aws`);
       }
 

@@ -54,6 +54,5 @@ module "homebrew_sync" {
   budget_usd               = var.budget_usd
 
   # Settings that are not in config.yaml: change them here, per environment (see the module README).
-  read_access           = "none"
-  create_ecr_repository = true
+  read_access = "none"
 }

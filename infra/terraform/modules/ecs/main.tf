@@ -10,8 +10,8 @@ locals {
   container_name     = "sync"
   family             = "${var.name_prefix}-sync"
   log_group_name     = "/ecs/${var.name_prefix}-sync"
-  repository_url     = var.create_ecr_repository ? aws_ecr_repository.this[0].repository_url : data.aws_ecr_repository.this[0].repository_url
-  repository_arn     = var.create_ecr_repository ? aws_ecr_repository.this[0].arn : data.aws_ecr_repository.this[0].arn
+  repository_url     = aws_ecr_repository.sync.repository_url
+  repository_arn     = aws_ecr_repository.sync.arn
   capacity_providers = ["FARGATE", "FARGATE_SPOT"]
   default_capacity   = var.enable_fargate_spot ? "FARGATE_SPOT" : "FARGATE"
 
@@ -35,7 +35,7 @@ locals {
       logDriver = "awslogs"
       options = {
         awslogs-group         = aws_cloudwatch_log_group.this.name
-        awslogs-region        = data.aws_region.current.region
+        awslogs-region        = data.aws_region.current.id
         awslogs-stream-prefix = local.container_name
       }
     }
@@ -43,12 +43,10 @@ locals {
 }
 
 ################################################################################
-# Image repository
+# Image repository (one per environment: <project>-<env>-sync)
 ################################################################################
 
-resource "aws_ecr_repository" "this" {
-  count = var.create_ecr_repository ? 1 : 0
-
+resource "aws_ecr_repository" "sync" {
   name                 = var.ecr_repository_name
   image_tag_mutability = "IMMUTABLE"
   tags                 = var.tags
@@ -62,10 +60,8 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
-resource "aws_ecr_lifecycle_policy" "this" {
-  count = var.create_ecr_repository ? 1 : 0
-
-  repository = aws_ecr_repository.this[0].name
+resource "aws_ecr_lifecycle_policy" "sync" {
+  repository = aws_ecr_repository.sync.name
   policy = jsonencode({
     rules = [{
       rulePriority = 1
@@ -80,10 +76,24 @@ resource "aws_ecr_lifecycle_policy" "this" {
   })
 }
 
-data "aws_ecr_repository" "this" {
-  count = var.create_ecr_repository ? 0 : 1
+# Earlier versions shared one <project>-sync repository between the environments of an account (the one
+# with create_ecr_repository = true owned it): staging and prod collided on it. Each environment now
+# owns its own; the shared repository is forgotten, never destroyed (delete it by hand once no task
+# definition names it).
+removed {
+  from = aws_ecr_repository.this
 
-  name = var.ecr_repository_name
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = aws_ecr_lifecycle_policy.this
+
+  lifecycle {
+    destroy = false
+  }
 }
 
 ################################################################################
@@ -132,6 +142,10 @@ resource "aws_ecs_task_definition" "this" {
   container_definitions    = jsonencode([local.container_definition])
   tags                     = var.tags
 
+  # Replacing a revision registers a new one and leaves the old one registered: the deploy role needs no
+  # ecs:DeregisterTaskDefinition (which only works on Resource "*"), and a rollback's image stays runnable.
+  skip_destroy = true
+
   runtime_platform {
     operating_system_family = "LINUX"
     cpu_architecture        = "ARM64"
@@ -169,10 +183,11 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 }
 
 resource "aws_iam_role" "execution" {
-  name               = "${var.name_prefix}-sync-execution"
-  description        = "ECS execution role: pull ${var.ecr_repository_name} and write task logs"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
+  name                 = "${var.name_prefix}-sync-execution"
+  description          = "ECS execution role: pull ${var.ecr_repository_name} and write task logs"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -210,10 +225,11 @@ resource "aws_iam_role_policy" "execution" {
 ################################################################################
 
 resource "aws_iam_role" "task" {
-  name               = "${var.name_prefix}-sync-task"
-  description        = "ECS task role: read and write the mirror bucket, read the Slack secret, send email"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
+  name                 = "${var.name_prefix}-sync-task"
+  description          = "ECS task role: read and write the mirror bucket, read the Slack secret, send email"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "task" {

@@ -57,3 +57,13 @@ output "cloudwatch_log_group_name" {
   description = "Log group of the sync task."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "ecs_task_cpu" {
+  description = "CPU units of the sync task definition."
+  value       = tonumber(aws_ecs_task_definition.this.cpu)
+}
+
+output "ecs_task_memory_mb" {
+  description = "Memory (MiB) of the sync task definition."
+  value       = tonumber(aws_ecs_task_definition.this.memory)
+}

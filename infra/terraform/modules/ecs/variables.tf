@@ -19,19 +19,13 @@ variable "artifact_version" {
 }
 
 variable "ecr_repository_name" {
-  description = "ECR repository holding the sync image, usually <project>-sync."
+  description = "ECR repository this module creates for the sync image, usually <project>-<environment>-sync."
   type        = string
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9._/-]*$", var.ecr_repository_name))
     error_message = "ecr_repository_name must be a valid ECR repository name."
   }
-}
-
-variable "create_ecr_repository" {
-  description = "Create the ECR repository here. Set false when another environment in the same account owns it."
-  type        = bool
-  default     = true
 }
 
 variable "ecr_max_image_count" {
@@ -146,6 +140,17 @@ variable "log_retention_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary attached to every IAM role this module creates (the deploy role may only create bounded roles); null attaches none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>) or null."
   }
 }
 

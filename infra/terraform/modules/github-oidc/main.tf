@@ -1,8 +1,14 @@
 # GitHub Actions → AWS without stored keys: the token.actions.githubusercontent.com OIDC provider and one
 # deploy role per environment, each trusted ONLY by workflows running in the GitHub environment of the
 # same name (sub = repo:<org>/<repo>:environment:<env>, aud = sts.amazonaws.com, both StringEquals).
-# Permissions are explicit action lists scoped to the project's resource names; see README.md for the
-# few services (EC2 networking, CloudFront, ECS task definitions) that cannot be scoped by name.
+#
+# What keeps one environment's role inside its environment (README.md, "Guarantees"):
+# - every name-scoped permission names <project>-<env>-* resources;
+# - what has random IDs (VPC resources, CloudFront distributions, SES identities) is scoped by the
+#   Environment tag: created only with Environment = <env>, changed only while tagged Environment = <env>;
+# - every role the deploy role creates or changes must carry this environment's permissions boundary
+#   (iam:PermissionsBoundary), so no role it makes can do more than the stack's runtime needs;
+# - the boundaries, the deploy roles and their policies are explicitly denied to it.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -13,6 +19,7 @@ locals {
   account      = data.aws_caller_identity.current.account_id
   partition    = data.aws_partition.current.partition
   environments = toset(var.environments)
+  iam_arn      = "arn:${local.partition}:iam::${local.account}"
 
   # Per environment: the name prefix every deployed resource carries, and the ARNs built from it.
   scopes = {
@@ -20,8 +27,17 @@ locals {
       prefix    = "${var.project_name}-${env}"
       role_name = "${var.project_name}-github-deploy-${env}"
       subject   = "repo:${var.github_org}/${var.github_repo}:environment:${lookup(var.github_environment_names, env, env)}"
+      # modules/homebrew-sync attaches the policy of this name to every role it creates (same convention).
+      boundary_arn = "${local.iam_arn}:policy/${var.project_name}-${env}-permissions-boundary"
+      cloudfront   = contains(var.cloudfront_environments, env)
     }
   }
+
+  # The EC2 resource types the sync task's network is made of (modules/network).
+  network_arns = [
+    for type in ["vpc", "subnet", "security-group", "security-group-rule", "route-table", "internet-gateway", "vpc-endpoint"] :
+    "arn:${local.partition}:ec2:*:${local.account}:${type}/*"
+  ]
 }
 
 resource "aws_iam_openid_connect_provider" "this" {
@@ -76,7 +92,123 @@ resource "aws_iam_role" "this" {
 }
 
 ################################################################################
-# Permissions (three managed policies per environment: each stays under the 6,144-character limit)
+# Permissions boundary: the most any role of the stack may ever do (its runtime needs, nothing of IAM)
+################################################################################
+
+data "aws_iam_policy_document" "boundary" {
+  for_each = local.environments
+
+  statement {
+    sid     = "WriteStackLogs"
+    effect  = "Allow"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [
+      "arn:${local.partition}:logs:*:${local.account}:log-group:/aws/lambda/${local.scopes[each.key].prefix}-*",
+      "arn:${local.partition}:logs:*:${local.account}:log-group:/ecs/${local.scopes[each.key].prefix}-*",
+    ]
+  }
+
+  # X-Ray and the ECR login have no resource-level permissions: AWS requires Resource "*".
+  statement {
+    sid       = "TracesAndRegistryLogin"
+    effect    = "Allow"
+    actions   = ["ecr:GetAuthorizationToken", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "StackBuckets"
+    effect    = "Allow"
+    actions   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
+    resources = ["arn:${local.partition}:s3:::${local.scopes[each.key].prefix}-*"]
+  }
+
+  statement {
+    sid    = "StackObjects"
+    effect = "Allow"
+    actions = [
+      "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject",
+    ]
+    resources = ["arn:${local.partition}:s3:::${local.scopes[each.key].prefix}-*/*"]
+  }
+
+  statement {
+    sid       = "BucketKeysThroughS3Only"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["arn:${local.partition}:kms:*:${local.account}:key/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["s3.*.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid     = "StackQueuesSecretsFunctions"
+    effect  = "Allow"
+    actions = ["lambda:InvokeFunction", "secretsmanager:GetSecretValue", "sqs:SendMessage"]
+    resources = [
+      "arn:${local.partition}:lambda:*:${local.account}:function:${local.scopes[each.key].prefix}-*",
+      "arn:${local.partition}:secretsmanager:*:${local.account}:secret:${local.scopes[each.key].prefix}/*",
+      "arn:${local.partition}:sqs:*:${local.account}:${local.scopes[each.key].prefix}-*",
+    ]
+  }
+
+  statement {
+    sid       = "SendNotificationEmail"
+    effect    = "Allow"
+    actions   = ["ses:SendEmail", "ses:SendRawEmail"]
+    resources = ["arn:${local.partition}:ses:*:${local.account}:identity/*"]
+  }
+
+  statement {
+    sid       = "PullStackImage"
+    effect    = "Allow"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = ["arn:${local.partition}:ecr:*:${local.account}:repository/${local.scopes[each.key].prefix}-*"]
+  }
+
+  statement {
+    sid       = "RunStackTask"
+    effect    = "Allow"
+    actions   = ["ecs:RunTask"]
+    resources = ["arn:${local.partition}:ecs:*:${local.account}:task-definition/${local.scopes[each.key].prefix}-*:*"]
+
+    condition {
+      test     = "ArnLike"
+      variable = "ecs:cluster"
+      values   = ["arn:${local.partition}:ecs:*:${local.account}:cluster/${local.scopes[each.key].prefix}-*"]
+    }
+  }
+
+  statement {
+    sid       = "PassStackTaskRoles"
+    effect    = "Allow"
+    actions   = ["iam:PassRole"]
+    resources = ["${local.iam_arn}:role/${local.scopes[each.key].prefix}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "boundary" {
+  for_each = local.environments
+
+  name        = "${local.scopes[each.key].prefix}-permissions-boundary"
+  description = "Permissions boundary of every role ${local.scopes[each.key].role_name} creates: the ${local.scopes[each.key].prefix} runtime, no IAM"
+  policy      = data.aws_iam_policy_document.boundary[each.key].json
+  tags        = var.tags
+
+}
+
+################################################################################
+# Deploy permissions (four managed policies per environment: each stays under the 6,144-character limit)
 ################################################################################
 
 # Terraform state, the artifacts bucket (zips + ledger) and pushing the sync image.
@@ -84,9 +216,9 @@ data "aws_iam_policy_document" "state_and_artifacts" {
   for_each = local.environments
 
   statement {
-    sid       = "StateBucketList"
+    sid       = "StateBucket"
     effect    = "Allow"
-    actions   = ["s3:ListBucket"]
+    actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
     resources = ["arn:${local.partition}:s3:::${var.state_bucket_name}"]
   }
 
@@ -129,6 +261,7 @@ data "aws_iam_policy_document" "state_and_artifacts" {
     resources = ["*"]
   }
 
+  # The environment's own repository, <project>-<env>-sync (modules/homebrew-sync).
   statement {
     sid    = "SyncImageRepository"
     effect = "Allow"
@@ -140,11 +273,11 @@ data "aws_iam_policy_document" "state_and_artifacts" {
       "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy", "ecr:TagResource", "ecr:UntagResource",
       "ecr:UploadLayerPart",
     ]
-    resources = ["arn:${local.partition}:ecr:*:${local.account}:repository/${var.project_name}-sync"]
+    resources = ["arn:${local.partition}:ecr:*:${local.account}:repository/${local.scopes[each.key].prefix}-*"]
   }
 }
 
-# Lambda, IAM roles of the stack, ECS, EventBridge (rules and Scheduler), SQS.
+# Lambda, the stack's IAM roles (bounded), ECS, EventBridge (rules and Scheduler), SQS.
 data "aws_iam_policy_document" "compute" {
   for_each = local.environments
 
@@ -163,28 +296,59 @@ data "aws_iam_policy_document" "compute" {
     resources = ["arn:${local.partition}:lambda:*:${local.account}:function:${local.scopes[each.key].prefix}-*"]
   }
 
+  # Creating or changing a role (its trust, its policies, its boundary) is allowed only while the role
+  # carries this environment's boundary, so a role it makes can never do more than the boundary allows.
   statement {
-    sid    = "ProjectRoles"
+    sid    = "ProjectRolesWithBoundary"
     effect = "Allow"
     actions = [
-      "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:GetRole", "iam:GetRolePolicy",
-      "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies",
-      "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
-      "iam:UpdateRoleDescription",
+      "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+      "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
     ]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.scopes[each.key].prefix}-*"]
+    resources = ["${local.iam_arn}:role/${local.scopes[each.key].prefix}-*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.scopes[each.key].boundary_arn]
+    }
+  }
+
+  statement {
+    sid    = "ProjectRolesReadAndTag"
+    effect = "Allow"
+    actions = [
+      "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+      "iam:ListRolePolicies", "iam:TagRole", "iam:UntagRole",
+    ]
+    resources = ["${local.iam_arn}:role/${local.scopes[each.key].prefix}-*"]
   }
 
   statement {
     sid       = "PassProjectRolesToTheirServices"
     effect    = "Allow"
     actions   = ["iam:PassRole"]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.scopes[each.key].prefix}-*"]
+    resources = ["${local.iam_arn}:role/${local.scopes[each.key].prefix}-*"]
 
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
       values   = ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "scheduler.amazonaws.com"]
+    }
+  }
+
+  # ECS creates its service-linked role on CreateCluster when it is missing (a fresh account); the bootstrap
+  # normally creates it already. Only that one role, only for ECS.
+  statement {
+    sid       = "EcsServiceLinkedRole"
+    effect    = "Allow"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["${local.iam_arn}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["ecs.amazonaws.com"]
     }
   }
 
@@ -202,11 +366,13 @@ data "aws_iam_policy_document" "compute" {
     ]
   }
 
-  # Task definition registration has no resource-level permissions: AWS requires Resource "*".
+  # Registering and describing task definitions have no resource-level permissions: AWS requires "*".
+  # Nothing deregisters (the task definition has skip_destroy), and the orchestrator runs the exact
+  # revision Terraform registered, so a revision another role adds to this family is never run.
   statement {
     sid       = "TaskDefinitions"
     effect    = "Allow"
-    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
+    actions   = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
     resources = ["*"]
   }
 
@@ -233,10 +399,35 @@ data "aws_iam_policy_document" "compute" {
     ]
     resources = ["arn:${local.partition}:sqs:*:${local.account}:${local.scopes[each.key].prefix}-*"]
   }
+
+  # Explicit Denies outrank every Allow: the boundaries, the deploy roles and their policies stay as the
+  # bootstrap made them, and no role loses its boundary.
+  statement {
+    sid    = "KeepBoundariesAndDeployRoles"
+    effect = "Deny"
+    actions = [
+      "iam:AttachRolePolicy", "iam:CreatePolicyVersion", "iam:CreateRole", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+      "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+      "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:SetDefaultPolicyVersion", "iam:TagPolicy",
+      "iam:UntagPolicy", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+    ]
+    resources = [
+      "${local.iam_arn}:policy/${var.project_name}-*-permissions-boundary",
+      "${local.iam_arn}:policy/${var.project_name}-github-deploy-*",
+      "${local.iam_arn}:role/${var.project_name}-github-deploy-*",
+    ]
+  }
+
+  statement {
+    sid       = "NeverRemoveABoundary"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary"]
+    resources = ["*"]
+  }
 }
 
-# Logs, alarms, dashboard, SNS, Secrets Manager, SES, Budgets, the VPC and the optional CloudFront path.
-data "aws_iam_policy_document" "observability_and_network" {
+# Logs, alarms, dashboard, SNS, Secrets Manager, SES, Budgets and the optional CloudFront path.
+data "aws_iam_policy_document" "observability" {
   for_each = local.environments
 
   statement {
@@ -258,11 +449,10 @@ data "aws_iam_policy_document" "observability_and_network" {
     sid    = "ReadOnlyListings"
     effect = "Allow"
     actions = [
-      "cloudfront:ListCachePolicies", "ec2:DescribeAccountAttributes", "ec2:DescribeAvailabilityZones",
-      "ec2:DescribeInternetGateways", "ec2:DescribeNetworkInterfaces", "ec2:DescribePrefixLists",
-      "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups",
-      "ec2:DescribeSubnets", "ec2:DescribeVpcAttribute", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs",
-      "logs:DescribeLogGroups",
+      "ec2:DescribeAccountAttributes", "ec2:DescribeAvailabilityZones", "ec2:DescribeInternetGateways",
+      "ec2:DescribeNetworkInterfaces", "ec2:DescribePrefixLists", "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+      "ec2:DescribeVpcAttribute", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs", "logs:DescribeLogGroups",
     ]
     resources = ["*"]
   }
@@ -304,14 +494,35 @@ data "aws_iam_policy_document" "observability_and_network" {
     resources = ["arn:${local.partition}:secretsmanager:*:${local.account}:secret:${local.scopes[each.key].prefix}/*"]
   }
 
+  # SES identities are named after an address or domain, not the project: created only tagged with this
+  # environment, read, tagged and deleted only while they carry its tag.
   statement {
-    sid    = "SesIdentity"
+    sid       = "SesIdentityCreateTagged"
+    effect    = "Allow"
+    actions   = ["ses:CreateEmailIdentity"]
+    resources = ["arn:${local.partition}:ses:*:${local.account}:identity/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid    = "SesIdentityOfThisEnvironment"
     effect = "Allow"
     actions = [
-      "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:GetEmailIdentity", "ses:ListTagsForResource",
-      "ses:TagResource", "ses:UntagResource",
+      "ses:DeleteEmailIdentity", "ses:GetEmailIdentity", "ses:ListTagsForResource", "ses:TagResource",
+      "ses:UntagResource",
     ]
     resources = ["arn:${local.partition}:ses:*:${local.account}:identity/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
   }
 
   statement {
@@ -321,44 +532,239 @@ data "aws_iam_policy_document" "observability_and_network" {
     resources = ["arn:${local.partition}:budgets::${local.account}:budget/${local.scopes[each.key].prefix}-*"]
   }
 
-  # VPC resources get random IDs, so they cannot be scoped by name; creation is limited to these calls,
-  # in this account only.
+  # CloudFront distributions get random IDs: created only tagged with this environment, changed only while
+  # tagged with it. Origin access controls and cache policies take no tags and no conditions, so only the
+  # environments in var.cloudfront_environments (read_access = "cloudfront") get them at all.
+  dynamic "statement" {
+    for_each = local.scopes[each.key].cloudfront ? [1] : []
+
+    content {
+      sid       = "CloudFrontListings"
+      effect    = "Allow"
+      actions   = ["cloudfront:ListCachePolicies"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.scopes[each.key].cloudfront ? [1] : []
+
+    content {
+      sid       = "MirrorDistributionCreateTagged"
+      effect    = "Allow"
+      actions   = ["cloudfront:CreateDistribution", "cloudfront:TagResource"]
+      resources = ["arn:${local.partition}:cloudfront::${local.account}:distribution/*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/Environment"
+        values   = [each.key]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.scopes[each.key].cloudfront ? [1] : []
+
+    content {
+      sid    = "MirrorDistributionOfThisEnvironment"
+      effect = "Allow"
+      actions = [
+        "cloudfront:DeleteDistribution", "cloudfront:GetDistribution", "cloudfront:ListTagsForResource",
+        "cloudfront:TagResource", "cloudfront:UntagResource", "cloudfront:UpdateDistribution",
+      ]
+      resources = ["arn:${local.partition}:cloudfront::${local.account}:distribution/*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/Environment"
+        values   = [each.key]
+      }
+    }
+  }
+
+  # CreateDistributionWithTags needs cloudfront:TagResource, which the statement above allows with the
+  # request's tags only: never on a distribution already tagged with another environment.
+  dynamic "statement" {
+    for_each = local.scopes[each.key].cloudfront ? [1] : []
+
+    content {
+      sid       = "NeverRetagAnotherEnvironmentsDistribution"
+      effect    = "Deny"
+      actions   = ["cloudfront:TagResource", "cloudfront:UntagResource"]
+      resources = ["arn:${local.partition}:cloudfront::${local.account}:distribution/*"]
+
+      condition {
+        test     = "Null"
+        variable = "aws:ResourceTag/Environment"
+        values   = ["false"]
+      }
+
+      condition {
+        test     = "StringNotEquals"
+        variable = "aws:ResourceTag/Environment"
+        values   = [each.key]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.scopes[each.key].cloudfront ? [1] : []
+
+    content {
+      sid    = "MirrorOriginAccessAndCachePolicies"
+      effect = "Allow"
+      actions = [
+        "cloudfront:CreateCachePolicy", "cloudfront:CreateOriginAccessControl", "cloudfront:DeleteCachePolicy",
+        "cloudfront:DeleteOriginAccessControl", "cloudfront:GetCachePolicy", "cloudfront:GetOriginAccessControl",
+        "cloudfront:UpdateCachePolicy", "cloudfront:UpdateOriginAccessControl",
+      ]
+      resources = [
+        "arn:${local.partition}:cloudfront::${local.account}:cache-policy/*",
+        "arn:${local.partition}:cloudfront::${local.account}:origin-access-control/*",
+      ]
+    }
+  }
+}
+
+# The sync task's VPC. EC2 IDs are random, so ownership is the Environment tag: a resource is created
+# only with Environment = <env> (aws:RequestTag, one statement per create so that an existing resource of
+# another environment is never matched by a create statement), and touched afterwards only while it is
+# tagged Environment = <env> (aws:ResourceTag).
+data "aws_iam_policy_document" "network" {
+  for_each = local.environments
+
   statement {
-    sid    = "SyncTaskNetwork"
+    sid    = "NetworkOfThisEnvironment"
     effect = "Allow"
     actions = [
       "ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupEgress",
-      "ec2:CreateInternetGateway", "ec2:CreateRoute", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup",
-      "ec2:CreateSubnet", "ec2:CreateTags", "ec2:CreateVpc", "ec2:CreateVpcEndpoint", "ec2:DeleteInternetGateway",
-      "ec2:DeleteRoute", "ec2:DeleteRouteTable", "ec2:DeleteSecurityGroup", "ec2:DeleteSubnet", "ec2:DeleteTags",
-      "ec2:DeleteVpc", "ec2:DeleteVpcEndpoints", "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable",
-      "ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ModifyVpcEndpoint",
-      "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
+      "ec2:CreateRoute", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet", "ec2:CreateTags",
+      "ec2:CreateVpcEndpoint", "ec2:DeleteInternetGateway", "ec2:DeleteRoute", "ec2:DeleteRouteTable",
+      "ec2:DeleteSecurityGroup", "ec2:DeleteSubnet", "ec2:DeleteTags", "ec2:DeleteVpc", "ec2:DeleteVpcEndpoints",
+      "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable", "ec2:ModifySubnetAttribute",
+      "ec2:ModifyVpcAttribute", "ec2:ModifyVpcEndpoint", "ec2:RevokeSecurityGroupEgress",
+      "ec2:RevokeSecurityGroupIngress",
     ]
-    resources = ["arn:${local.partition}:ec2:*:${local.account}:*"]
+    resources = local.network_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
   }
 
-  # CloudFront IDs are random too; only needed when the mirror's read_access is "cloudfront".
   statement {
-    sid    = "MirrorDistribution"
-    effect = "Allow"
-    actions = [
-      "cloudfront:CreateCachePolicy", "cloudfront:CreateDistribution", "cloudfront:CreateOriginAccessControl",
-      "cloudfront:DeleteCachePolicy", "cloudfront:DeleteDistribution", "cloudfront:DeleteOriginAccessControl",
-      "cloudfront:GetCachePolicy", "cloudfront:GetDistribution", "cloudfront:GetOriginAccessControl",
-      "cloudfront:ListTagsForResource", "cloudfront:TagResource", "cloudfront:UntagResource",
-      "cloudfront:UpdateCachePolicy", "cloudfront:UpdateDistribution", "cloudfront:UpdateOriginAccessControl",
+    sid     = "CreateVpcAndGatewayTagged"
+    effect  = "Allow"
+    actions = ["ec2:CreateInternetGateway", "ec2:CreateVpc"]
+    resources = [
+      "arn:${local.partition}:ec2:*:${local.account}:internet-gateway/*",
+      "arn:${local.partition}:ec2:*:${local.account}:vpc/*",
     ]
-    resources = ["arn:${local.partition}:cloudfront::${local.account}:*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid     = "CreateSubnetsGroupsAndRouteTablesTagged"
+    effect  = "Allow"
+    actions = ["ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet"]
+    resources = [
+      "arn:${local.partition}:ec2:*:${local.account}:route-table/*",
+      "arn:${local.partition}:ec2:*:${local.account}:security-group/*",
+      "arn:${local.partition}:ec2:*:${local.account}:subnet/*",
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "CreateEndpointTagged"
+    effect    = "Allow"
+    actions   = ["ec2:CreateVpcEndpoint"]
+    resources = ["arn:${local.partition}:ec2:*:${local.account}:vpc-endpoint/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "CreateEgressRuleTagged"
+    effect    = "Allow"
+    actions   = ["ec2:AuthorizeSecurityGroupEgress"]
+    resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group-rule/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "TagOnCreate"
+    effect    = "Allow"
+    actions   = ["ec2:CreateTags"]
+    resources = local.network_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values = [
+        "AuthorizeSecurityGroupEgress", "CreateInternetGateway", "CreateRouteTable", "CreateSecurityGroup",
+        "CreateSubnet", "CreateVpc", "CreateVpcEndpoint",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  # AWS creates a VPC's default security group untagged; the network module strips its rules, and must
+  # first tag it as this environment's. Only untagged security groups can be claimed this way.
+  statement {
+    sid       = "ClaimTheVpcDefaultSecurityGroup"
+    effect    = "Allow"
+    actions   = ["ec2:CreateTags"]
+    resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group/*"]
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/Environment"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
   }
 }
 
 locals {
   deploy_policies = merge([
     for env in var.environments : {
-      "${env}/state-and-artifacts"       = { env = env, json = data.aws_iam_policy_document.state_and_artifacts[env].json }
-      "${env}/compute"                   = { env = env, json = data.aws_iam_policy_document.compute[env].json }
-      "${env}/observability-and-network" = { env = env, json = data.aws_iam_policy_document.observability_and_network[env].json }
+      "${env}/state-and-artifacts" = { env = env, json = data.aws_iam_policy_document.state_and_artifacts[env].json }
+      "${env}/compute"             = { env = env, json = data.aws_iam_policy_document.compute[env].json }
+      "${env}/observability"       = { env = env, json = data.aws_iam_policy_document.observability[env].json }
+      "${env}/network"             = { env = env, json = data.aws_iam_policy_document.network[env].json }
     }
   ]...)
 }

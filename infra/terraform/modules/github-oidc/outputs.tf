@@ -12,3 +12,8 @@ output "iam_role_subjects" {
   description = "The only OIDC subject each role trusts, per environment."
   value       = { for env in var.environments : env => local.scopes[env].subject }
 }
+
+output "iam_policy_permissions_boundary_arns" {
+  description = "Per environment, the permissions boundary every role the deploy role creates must carry (modules/homebrew-sync attaches it)."
+  value       = { for env, policy in aws_iam_policy.boundary : env => policy.arn }
+}

@@ -34,8 +34,8 @@ variable "environments" {
   default     = ["dev", "staging", "prod"]
 
   validation {
-    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : can(regex("^[a-z][a-z0-9-]*$", e))])
-    error_message = "environments must be a non-empty list of lowercase names."
+    condition     = alltrue([for e in var.environments : can(regex("^[a-z][a-z0-9-]*$", e))])
+    error_message = "environments must be lowercase names such as dev, staging, prod."
   }
 }
 
@@ -43,6 +43,17 @@ variable "github_environment_names" {
   description = "GitHub environment name per environment, where it differs from the environment's own name (.github/workflows/cicd.yml deploys prod in the `production` environment, which carries the required reviewers)."
   type        = map(string)
   default     = { prod = "production" }
+}
+
+variable "cloudfront_environments" {
+  description = "Environments whose mirror is read through CloudFront (read_access = \"cloudfront\"): only their roles may manage distributions, origin access controls and cache policies."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.cloudfront_environments : contains(var.environments, e)])
+    error_message = "cloudfront_environments must name environments listed in environments."
+  }
 }
 
 variable "create_oidc_provider" {

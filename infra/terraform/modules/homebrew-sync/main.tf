@@ -2,10 +2,19 @@
 # `hbsync config tfvars --env E` writes. Every resource name starts with <project_name>-<environment>.
 
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 locals {
   name_prefix = "${var.project_name}-${var.environment}"
   account_id  = data.aws_caller_identity.current.account_id
+
+  # The boundary the bootstrap (modules/github-oidc) made for this environment: the deploy role may only
+  # create roles that carry it, so every role below does.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:policy/${local.name_prefix}-permissions-boundary"
+
+  # The worker saves progress and re-invokes itself this long before its timeout; the duration alarm
+  # (modules/monitoring) knows it, so a worker that continues itself as designed raises no alarm.
+  worker_safety_margin_seconds = 120
 
   tags = merge(var.tags, {
     Project     = var.project_name
@@ -45,10 +54,11 @@ locals {
     { for k, v in { NOTIFY_EMAIL_FROM = var.ses_email_identity } : k => v if local.ses_send },
   )
 
-  # Only the orchestrator starts ECS tasks.
+  # Only the orchestrator starts ECS tasks: the exact revision Terraform registered (not the family's
+  # latest, which a RegisterTaskDefinition elsewhere could change).
   dispatch_environment = {
     ECS_CLUSTER           = module.ecs.ecs_cluster_arn
-    ECS_TASK_DEFINITION   = module.ecs.ecs_task_definition_family
+    ECS_TASK_DEFINITION   = module.ecs.ecs_task_definition_arn
     ECS_CONTAINER_NAME    = module.ecs.ecs_container_name
     ECS_CAPACITY_PROVIDER = module.ecs.ecs_default_capacity_provider
     ECS_SUBNETS           = join(",", module.network.public_subnet_ids)
@@ -100,8 +110,8 @@ module "ecs" {
 
   name_prefix                = local.name_prefix
   artifact_version           = var.artifact_version
-  ecr_repository_name        = "${var.project_name}-sync"
-  create_ecr_repository      = var.create_ecr_repository
+  ecr_repository_name        = "${local.name_prefix}-sync"
+  permissions_boundary_arn   = local.permissions_boundary_arn
   task_cpu                   = var.ecs_task_cpu
   task_memory_mb             = var.ecs_task_memory_mb
   ephemeral_storage_gb       = var.ecs_ephemeral_storage_gb
@@ -131,7 +141,8 @@ module "lambda" {
   orchestrator_reserved_concurrency = var.orchestrator_reserved_concurrency
   worker_reserved_concurrency       = var.worker_reserved_concurrency
   log_retention_days                = var.log_retention_days
-  environment_variables             = merge(local.runtime_environment, local.dispatch_environment)
+  environment_variables             = merge(local.runtime_environment, local.dispatch_environment, { WORKER_SAFETY_MARGIN_SECONDS = tostring(local.worker_safety_margin_seconds) })
+  permissions_boundary_arn          = local.permissions_boundary_arn
   mirror_bucket_arn                 = module.storage.s3_bucket_arn
   mirror_kms_key_arn                = var.kms_key_arn
   ecs_cluster_arn                   = module.ecs.ecs_cluster_arn
@@ -153,21 +164,23 @@ module "schedule" {
   enabled                   = var.schedule_enabled
   orchestrator_function_arn = module.lambda.lambda_function_arns.orchestrator
   input                     = { source = "schedule", environment = var.environment }
+  permissions_boundary_arn  = local.permissions_boundary_arn
   tags                      = local.tags
 }
 
 module "monitoring" {
   source = "../monitoring"
 
-  name_prefix            = local.name_prefix
-  lambda_function_names  = module.lambda.lambda_function_names
-  lambda_timeout_seconds = var.lambda_timeout_seconds
-  sqs_dlq_names          = module.lambda.sqs_dlq_names
-  ecs_cluster_arn        = module.ecs.ecs_cluster_arn
-  ecs_cluster_name       = module.ecs.ecs_cluster_name
-  alarm_emails           = var.email_enabled ? var.notification_emails : []
-  budget_usd             = var.budget_usd
-  budget_tag_key         = "Stack"
-  budget_tag_value       = local.name_prefix
-  tags                   = local.tags
+  name_prefix                  = local.name_prefix
+  lambda_function_names        = module.lambda.lambda_function_names
+  lambda_timeout_seconds       = var.lambda_timeout_seconds
+  worker_safety_margin_seconds = local.worker_safety_margin_seconds
+  sqs_dlq_names                = module.lambda.sqs_dlq_names
+  ecs_cluster_arn              = module.ecs.ecs_cluster_arn
+  ecs_cluster_name             = module.ecs.ecs_cluster_name
+  alarm_emails                 = var.email_enabled ? var.notification_emails : []
+  budget_usd                   = var.budget_usd
+  budget_tag_key               = "Stack"
+  budget_tag_value             = local.name_prefix
+  tags                         = local.tags
 }

@@ -87,3 +87,21 @@ output "slack_webhook_secret_arn" {
   description = "Secret to put the Slack webhook URL into (out of band), or null when Slack is disabled."
   value       = module.notifications.secretsmanager_secret_arn
 }
+
+output "runtime_settings" {
+  description = "What the stack runs with, read back from its resources: Lambda memory and timeout, Fargate cpu, memory and capacity provider, the schedule."
+  value = {
+    orchestrator_memory_mb = module.lambda.lambda_function_memory_mb.orchestrator
+    worker_memory_mb       = module.lambda.lambda_function_memory_mb.worker
+    lambda_timeout_seconds = module.lambda.lambda_function_timeout_seconds
+    ecs_task_cpu           = module.ecs.ecs_task_cpu
+    ecs_task_memory_mb     = module.ecs.ecs_task_memory_mb
+    ecs_capacity_provider  = module.ecs.ecs_default_capacity_provider
+    schedule_expression    = module.schedule.scheduler_schedule_expression
+  }
+}
+
+output "permissions_boundary_arn" {
+  description = "The permissions boundary every IAM role of the stack carries (created by the bootstrap)."
+  value       = local.permissions_boundary_arn
+}

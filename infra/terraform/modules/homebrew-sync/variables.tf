@@ -284,12 +284,6 @@ variable "kms_key_arn" {
   default     = null
 }
 
-variable "create_ecr_repository" {
-  description = "Create the <project>-sync ECR repository in this environment (false when another environment in the same account owns it)."
-  type        = bool
-  default     = true
-}
-
 variable "ses_email_identity" {
   description = "Sender address or domain verified in SES for email notifications; null sends no email from AWS."
   type        = string

@@ -26,7 +26,7 @@ locals {
   # Built from the name rather than the resource, so the worker's own policy can name it without a cycle.
   function_arns = {
     for k, name in local.function_names :
-    k => "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${name}"
+    k => "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:function:${name}"
   }
 
   environment = merge(var.environment_variables, {
@@ -82,10 +82,11 @@ data "aws_iam_policy_document" "assume" {
 resource "aws_iam_role" "this" {
   for_each = local.functions
 
-  name               = local.function_names[each.key]
-  description        = "Execution role of the ${local.function_names[each.key]} Lambda"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  name                 = local.function_names[each.key]
+  description          = "Execution role of the ${local.function_names[each.key]} Lambda"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 # What both functions need: their own logs, traces and DLQ, the mirror bucket, the ledger (read-only)

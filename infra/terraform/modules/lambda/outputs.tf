@@ -9,8 +9,8 @@ output "lambda_function_arns" {
 }
 
 output "lambda_function_timeout_seconds" {
-  description = "Timeout shared by both functions (for the duration alarms)."
-  value       = var.timeout_seconds
+  description = "Timeout shared by both functions (for the duration alarms), read back from the functions."
+  value       = one(distinct([for fn in aws_lambda_function.this : fn.timeout]))
 }
 
 output "sqs_dlq_arns" {
@@ -31,4 +31,9 @@ output "iam_role_arns" {
 output "cloudwatch_log_group_names" {
   description = "Log group names by role."
   value       = { for k, g in aws_cloudwatch_log_group.this : k => g.name }
+}
+
+output "lambda_function_memory_mb" {
+  description = "Memory (MB) of each function, by role."
+  value       = { for role, fn in aws_lambda_function.this : role => fn.memory_size }
 }

@@ -198,6 +198,17 @@ variable "ses_identity_arn" {
   default     = null
 }
 
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary attached to every IAM role this module creates (the deploy role may only create bounded roles); null attaches none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>) or null."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

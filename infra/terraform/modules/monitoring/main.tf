@@ -7,11 +7,21 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  duration_threshold_ms = floor(var.lambda_timeout_seconds * 1000 * var.duration_alarm_ratio)
-  alarm_arn_prefix      = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:alarm:${var.name_prefix}-"
-  budget_enabled        = var.budget_usd > 0
-  budget_tag_value      = coalesce(var.budget_tag_value, var.name_prefix)
-  region                = data.aws_region.current.region
+  # The worker runs until worker_safety_margin_seconds before its timeout by design (then saves progress
+  # and re-invokes itself), so the ratio would flag every run that continues itself. Its alarm sits half
+  # way into that margin: it fires only when a slice overran the planned stop.
+  ratio_threshold_ms = floor(var.lambda_timeout_seconds * 1000 * var.duration_alarm_ratio)
+  duration_threshold_ms = {
+    for role, _ in var.lambda_function_names : role => (
+      role == "worker"
+      ? max(local.ratio_threshold_ms, (var.lambda_timeout_seconds - var.worker_safety_margin_seconds / 2) * 1000)
+      : local.ratio_threshold_ms
+    )
+  }
+  alarm_arn_prefix = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:alarm:${var.name_prefix}-"
+  budget_enabled   = var.budget_usd > 0
+  budget_tag_value = coalesce(var.budget_tag_value, var.name_prefix)
+  region           = data.aws_region.current.id
 }
 
 ################################################################################
@@ -138,14 +148,14 @@ resource "aws_cloudwatch_metric_alarm" "lambda_duration" {
   for_each = var.lambda_function_names
 
   alarm_name          = "${var.name_prefix}-${each.key}-duration-near-timeout"
-  alarm_description   = "${each.value} ran longer than ${var.duration_alarm_ratio * 100}% of its ${var.lambda_timeout_seconds}s timeout."
+  alarm_description   = "${each.value} ran longer than ${local.duration_threshold_ms[each.key] / 1000}s of its ${var.lambda_timeout_seconds}s timeout${each.key == "worker" ? " (it stops ${var.worker_safety_margin_seconds}s before the timeout by design)" : ""}."
   namespace           = "AWS/Lambda"
   metric_name         = "Duration"
   dimensions          = { FunctionName = each.value }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
-  threshold           = local.duration_threshold_ms
+  threshold           = local.duration_threshold_ms[each.key]
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.this.arn]

@@ -39,6 +39,17 @@ variable "duration_alarm_ratio" {
   }
 }
 
+variable "worker_safety_margin_seconds" {
+  description = "How long before its timeout the worker Lambda saves progress and re-invokes itself (WORKER_SAFETY_MARGIN_SECONDS); its duration alarm fires only past half of it."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.worker_safety_margin_seconds >= 1 && var.worker_safety_margin_seconds <= 900
+    error_message = "worker_safety_margin_seconds must be between 1 and 900."
+  }
+}
+
 variable "sqs_dlq_names" {
   description = "Dead-letter queues to alarm on, by role: { orchestrator = name, worker = name }."
   type        = map(string)

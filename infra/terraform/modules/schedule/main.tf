@@ -22,10 +22,11 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = "${var.name}-scheduler"
-  description        = "EventBridge Scheduler role for ${var.name}: invoke the orchestrator only"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  name                 = "${var.name}-scheduler"
+  description          = "EventBridge Scheduler role for ${var.name}: invoke the orchestrator only"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "this" {
