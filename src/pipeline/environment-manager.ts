@@ -5,14 +5,17 @@
  *   `terraform validate -json` (diagnostics carry file:line for annotations).
  * - plan: tfvars from config (toTfvars → `<dir>/terraform.tfvars.json`), init, `plan -out`, then
  *   `show -json` summarised (add/change/destroy/replace/resources).
- * - deploy: plan + apply + outputs, recorded in the ledger (status, times, change summary, artifact
- *   checksums); on failure the PipelineErrorHandler rolls back when it can and notifies.
+ * - deploy: refuse a commit older than the deployed one (HBS-DEP-010, unless it is a rollback), plan +
+ *   apply + outputs, then the smoke test; recorded in the ledger as in_progress → applied → verified or
+ *   failed, with the git revision of infra/ and config.yaml, times, change summary and artifact
+ *   checksums; on failure the PipelineErrorHandler rolls back when it can and notifies.
+ * - forCheckout: the same manager over a worktree of a recorded revision (what a rollback applies).
  * - destroy: refuses prod without `forceProd`.
  * - status: outputs, state resource count, last ledger record, schedule state.
  * - pause/resume: see schedule.ts.
  */
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { loadConfigOrThrow } from "../config/load.ts";
 import { resolveEnvironment } from "../config/resolve.ts";
 import { type TfvarValue, toTfvars } from "../config/tfvars.ts";
@@ -42,14 +45,26 @@ import type {
 import { type Notifier, PipelineErrorHandler } from "./error-handler.ts";
 import { DeploymentError, PipelineError } from "./errors.ts";
 import {
+  currentDeployment,
   type DeploymentLedger,
   type DeploymentRecord,
   type DeploymentRecordStatus,
+  type DeploymentStage,
   toDeploymentResult,
 } from "./ledger.ts";
 import { emptySummary, type PlanSummary, summarisePlan } from "./plan-summary.ts";
-import { RollbackManager } from "./rollback.ts";
+import {
+  type GitRepo,
+  inCheckout,
+  isAncestor,
+  openRepo,
+  resolveCommit,
+  type SourceRevision,
+  sourceRevision,
+} from "./revision.ts";
+import { newestFirst, RollbackManager } from "./rollback.ts";
 import { readScheduleState, SCHEDULE_VARIABLE } from "./schedule.ts";
+import type { SmokeTestResult } from "./smoke-test.ts";
 import { TerraformRunner } from "./terraform.ts";
 
 export type * from "./environment-types.ts";
@@ -175,6 +190,7 @@ export class EnvironmentManager {
       actor,
       summary: emptySummary(),
       artifacts: [],
+      reached: "plan",
     };
     await this.loadConfig(env);
     if (options.artifacts) run.artifacts = options.artifacts;
@@ -187,6 +203,24 @@ export class EnvironmentManager {
       run.artifacts = found.artifacts;
       if (found.note) notes.push(found.note);
     }
+    const repo = await openRepo(this.options.cwd);
+    if (repo) {
+      run.revision = await sourceRevision(repo, {
+        infraDir: join(repo.root, "infra"),
+        configFile: resolve(this.options.cwd, this.options.configPath ?? "config.yaml"),
+      });
+      if (run.revision?.dirty) {
+        notes.push(
+          `infra/ or the config file has uncommitted changes: the ledger's revision ${run.revision.commit} does not reproduce this deploy`,
+        );
+      }
+    } else
+      notes.push(
+        "not a git checkout: no source revision recorded (a rollback to this version applies the current infra/)",
+      );
+    // A rollback goes back on purpose; any other deploy of an older commit is a slower pipeline run
+    // arriving late, and must not overwrite the newer deployment.
+    if (!options.rollbackOf && repo) await this.refuseOlder(env, options.version, run.revision, repo, notes);
     // Recorded before terraform runs: an unreachable ledger stops the deploy rather than hiding it, and a
     // crashed run stays visible as in_progress.
     await this.record(run, "in_progress", undefined, []);
@@ -194,31 +228,53 @@ export class EnvironmentManager {
     try {
       plan = await this.plan(env, options);
       run.summary = plan.summary;
+      run.reached = "apply";
       await this.applyPlan(plan);
     } catch (error) {
       if (!(error instanceof PipelineError)) throw error;
       throw await this.deploymentFailed(error, run);
     }
     const outputs = await this.outputs(plan.dir);
+    let record = await this.record(run, "applied", new Date(), []);
+    let verification: SmokeTestResult | undefined;
+    if (this.options.smokeTest) {
+      run.reached = "verify";
+      this.phase("smoke test", env);
+      const verdict: SmokeTestResult = await this.options.smokeTest
+        .run({ env, version: options.version, outputs })
+        .catch((error: unknown) => ({ passed: false, detail: `smoke test crashed: ${errorMessage(error)}` }));
+      verification = verdict;
+      run.verification = verdict;
+      if (!verdict.passed) {
+        throw await this.deploymentFailed(
+          new PipelineError("HBS-DEP-011", `${this.options.smokeTest.name}: ${verdict.detail}`),
+          run,
+        );
+      }
+      record = await this.record(run, "verified", new Date(), []);
+    } else {
+      notes.push("not verified (no smoke test): an unverified version is never a rollback target");
+    }
     const finished = new Date();
-    const record = await this.record(run, "succeeded", finished, []);
     const durationSeconds = seconds(started, finished);
     await this.notify({
       type: "deployment_success",
       environment: env,
       version: options.version,
-      commit: options.version,
+      commit: run.revision?.commit ?? options.version,
       durationSeconds,
       actor,
     });
     return {
       env,
       version: options.version,
-      status: "succeeded",
+      status: verification ? "verified" : "applied",
       summary: run.summary,
       outputs,
       durationSeconds,
       record,
+      ...(verification ? { verification } : {}),
+      ...(run.revision ? { revision: run.revision } : {}),
       deployment: record
         ? toDeploymentResult(record, outputs)
         : {
@@ -231,6 +287,95 @@ export class EnvironmentManager {
           },
       notes,
     };
+  }
+
+  /**
+   * HBS-DEP-010 when `version` (or the checked-out infra/) is an ancestor of what the environment runs.
+   * Versions that are not commits of this clone (a tag-less build name) cannot be compared: noted.
+   */
+  private async refuseOlder(
+    env: string,
+    version: string,
+    revision: SourceRevision | undefined,
+    repo: GitRepo,
+    notes: string[],
+  ): Promise<void> {
+    if (!this.ledger) return;
+    let records: DeploymentRecord[];
+    try {
+      records = newestFirst(await this.ledger.list(env));
+    } catch (error) {
+      return ledgerError(error);
+    }
+    const deployed = currentDeployment(records);
+    if (!deployed) return;
+    const pairs: Array<{
+      what: string;
+      mine: string | undefined;
+      theirs: string | undefined;
+      named: string;
+    }> = [
+      {
+        what: "version",
+        mine: await resolveCommit(repo, version),
+        theirs: await resolveCommit(repo, deployed.version),
+        named: deployed.version,
+      },
+      {
+        what: "infra/ and config revision",
+        mine: revision?.commit,
+        theirs: deployed.revision?.commit,
+        named: deployed.revision?.commit ?? "",
+      },
+    ];
+    for (const { what, mine, theirs, named } of pairs) {
+      if (named !== "" && theirs === undefined && /^[0-9a-f]{40}$/.test(named)) {
+        throw new PipelineError(
+          "HBS-DEP-010",
+          `cannot tell whether ${version} is older than ${named}, the ${what} ${env} runs: that commit is not in this clone`,
+        );
+      }
+      if (!mine || !theirs) continue;
+      if (await isAncestor(repo, mine, theirs)) {
+        throw new PipelineError(
+          "HBS-DEP-010",
+          `refusing to deploy ${version} to ${env}: its ${what} ${mine.slice(0, 12)} is older than the deployed ${theirs.slice(0, 12)} (an ancestor of it); to go back on purpose run \`hbsync rollback ${env} --to ${version}\``,
+        );
+      }
+    }
+    if (!(await resolveCommit(repo, version)) && !revision) {
+      notes.push(
+        `${version} is not a commit of this clone: not checked against the deployed ${deployed.version}`,
+      );
+    }
+  }
+
+  /**
+   * This manager over `checkout`, a worktree of another revision of the same repository: its config file,
+   * environment directory and working directory are the checkout's copies; the ledger, stores, notifier
+   * and smoke test are shared. Paths outside the repository (and backend config files) stay as they are.
+   */
+  forCheckout(repo: GitRepo, checkout: string): EnvironmentManager {
+    const cwd = this.options.cwd;
+    const configPath = this.options.configPath ?? "config.yaml";
+    const { config: _loaded, ...rest } = this.options;
+    return new EnvironmentManager({
+      ...rest,
+      cwd: inCheckout(repo, checkout, cwd, ".") ?? checkout,
+      configPath: inCheckout(repo, checkout, cwd, configPath) ?? resolve(cwd, configPath),
+      ...(this.options.dir
+        ? { dir: inCheckout(repo, checkout, cwd, this.options.dir) ?? resolve(cwd, this.options.dir) }
+        : {}),
+      ...(this.options.backendConfig
+        ? {
+            backendConfig: this.options.backendConfig.map((value) =>
+              /^[\w.-]+=/.test(value) || isAbsolute(value) ? value : resolve(cwd, value),
+            ),
+          }
+        : {}),
+      terraform: this.terraform,
+      errorHandler: this.handler,
+    });
   }
 
   /** `terraform apply <planfile>` for a plan made by plan(). */
@@ -303,7 +448,8 @@ export class EnvironmentManager {
     this.phase("status", env);
     const outputs = await this.outputs(dir);
     const resourceCount = await this.stateCount(dir);
-    const lastDeployment = this.ledger ? await this.ledger.latest(env).catch(ledgerError) : undefined;
+    const records = this.ledger ? newestFirst(await this.ledger.list(env).catch(ledgerError)) : [];
+    const lastDeployment = records[0];
     const schedule = this.options.stateStore
       ? await readScheduleState(this.options.stateStore, env)
       : undefined;
@@ -313,7 +459,8 @@ export class EnvironmentManager {
       deployed: resourceCount > 0,
       outputs,
       resourceCount,
-      lastDeployment: lastDeployment ?? undefined,
+      lastDeployment,
+      current: currentDeployment(records),
       schedule,
     };
   }
@@ -380,6 +527,9 @@ export class EnvironmentManager {
         changeSummary: { add: run.summary.add, change: run.summary.change, destroy: run.summary.destroy },
         errors,
         ...(run.options.rollbackOf ? { rollbackOf: run.options.rollbackOf } : {}),
+        ...(run.revision ? { revision: run.revision } : {}),
+        reached: run.reached,
+        ...(run.verification ? { verification: run.verification } : {}),
       });
     } catch (error) {
       return ledgerError(error);
@@ -408,6 +558,9 @@ interface RunContext {
   actor: string;
   summary: PlanSummary;
   artifacts: ArtifactChecksum[];
+  revision?: SourceRevision;
+  reached: DeploymentStage;
+  verification?: SmokeTestResult;
 }
 
 function ledgerError(error: unknown): never {

@@ -7,7 +7,9 @@ import type { ArtifactChecksum } from "./artifacts.ts";
 import type { Notifier, PipelineErrorHandler } from "./error-handler.ts";
 import type { DeploymentLedger, DeploymentRecord } from "./ledger.ts";
 import type { PlanSummary } from "./plan-summary.ts";
+import type { SourceRevision } from "./revision.ts";
 import type { ScheduleState } from "./schedule.ts";
+import type { SmokeTest, SmokeTestResult } from "./smoke-test.ts";
 import type { LineListener, TerraformRunner } from "./terraform.ts";
 import type { DeploymentResult } from "./types.ts";
 
@@ -35,6 +37,8 @@ export interface EnvironmentManagerOptions {
   manifestPath?: string;
   notifier?: Notifier;
   errorHandler?: PipelineErrorHandler;
+  /** Run after every apply; its verdict makes the record `verified` or `failed`. None: records stay `applied`. */
+  smokeTest?: SmokeTest;
 }
 
 export interface PlanOptions {
@@ -67,11 +71,15 @@ export interface DeployOptions extends PlanOptions {
 export interface DeployResult {
   env: string;
   version: string;
-  status: "succeeded";
+  /** `verified` when the smoke test passed; `applied` when there was none. */
+  status: "applied" | "verified";
   summary: PlanSummary;
   outputs: Record<string, unknown>;
   durationSeconds: number;
   record: DeploymentRecord | undefined;
+  verification?: SmokeTestResult;
+  /** The git revision of infra/ and config.yaml applied (absent outside a git checkout). */
+  revision?: SourceRevision;
   /** The user's DeploymentResult model (src/pipeline/types.ts). */
   deployment: DeploymentResult;
   notes: string[];
@@ -84,6 +92,8 @@ export interface StatusResult {
   outputs: Record<string, unknown>;
   resourceCount: number;
   lastDeployment: DeploymentRecord | undefined;
+  /** The deployment the environment runs: the newest that got as far as applying. */
+  current: DeploymentRecord | undefined;
   schedule: ScheduleState | undefined;
 }
 

@@ -6,28 +6,49 @@
  * Concurrent appends lose nothing because nothing is ever rewritten: each append is its own object,
  * created with putIfAbsent under a key that sorts by time,
  * `<prefix><env>/<yyyy-mm-ddThh-mm-ss.mmmZ>-<random>.json`. Reading a ledger lists those keys in order.
- * A deployment that is recorded twice (in_progress, then its outcome) shares its `id`; each record
- * stands on its own, the newest one per id is the current state.
+ * A deployment that is recorded several times (in_progress, applied, then verified or failed) shares its
+ * `id`; each record stands on its own, the newest one per id is the current state.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { forEachBounded } from "../shared/concurrency.ts";
 import { HbsyncError, UsageError } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
+import type { SourceRevision } from "./revision.ts";
 import type { DeploymentResult, DeploymentStatus } from "./types.ts";
 
 /**
- * A ledger record's status. `succeeded` (not the user's `success`) is the word every ledger reader
- * (rollback, status page, `hbsync env status`) uses; toDeploymentResult maps it.
+ * A ledger record's status:
+ * - `in_progress`: recorded before terraform runs (a crash leaves it visible);
+ * - `applied`: terraform apply succeeded, the smoke test has not run (or there is none);
+ * - `verified`: the smoke test passed on the applied version — only these are rollback targets;
+ * - `failed`: plan, apply or the smoke test failed (`reached` says how far it got);
+ * - `succeeded`: written by versions before the smoke test existed — applied, never verified;
+ * - `rolled_back`: reserved for readers of older ledgers.
+ * toDeploymentResult maps them to the user's DeploymentStatus.
  */
-export type DeploymentRecordStatus = "succeeded" | "failed" | "in_progress" | "rolled_back";
+export type DeploymentRecordStatus =
+  | "in_progress"
+  | "applied"
+  | "verified"
+  | "failed"
+  | "succeeded"
+  | "rolled_back";
 
 export const RECORD_STATUSES: readonly DeploymentRecordStatus[] = [
-  "succeeded",
-  "failed",
   "in_progress",
+  "applied",
+  "verified",
+  "failed",
+  "succeeded",
   "rolled_back",
 ];
+
+/** How far a deployment got: planning, applying (the environment may have changed), verifying. */
+export type DeploymentStage = "plan" | "apply" | "verify";
+
+/** Statuses of a deployment whose apply completed: the environment runs that version. */
+const APPLIED: ReadonlySet<DeploymentRecordStatus> = new Set(["applied", "verified", "succeeded"]);
 
 export interface LedgerArtifact {
   name: string;
@@ -51,6 +72,12 @@ export interface DeploymentRecord {
   errors: string[];
   /** The id of the deployment this one rolled back. */
   rollbackOf?: string;
+  /** The git revision of infra/ and config.yaml it applied (absent outside a git checkout). */
+  revision?: SourceRevision;
+  /** The last stage it reached (failed records: whether the environment may have changed). */
+  reached?: DeploymentStage;
+  /** The smoke test's verdict on the applied version. */
+  verification?: { passed: boolean; detail: string };
   /** When the record was appended (ISO 8601); its key sorts by it. */
   recordedAt: string;
 }
@@ -66,6 +93,8 @@ export interface LastSuccessfulOptions {
   before?: Date | string;
   /** Only this version. */
   version?: string;
+  /** Only `verified` records (default: any applied one: applied, verified, succeeded). */
+  verifiedOnly?: boolean;
 }
 
 /** A ledger object that is not a valid record: the ledger was edited by hand or damaged. */
@@ -167,7 +196,7 @@ export class DeploymentLedger {
     return (await this.list(env)).at(-1);
   }
 
-  /** The newest `succeeded` record of `env`, optionally appended before a time and/or of one version. */
+  /** The newest applied (or, with verifiedOnly, verified) record of `env`, optionally before a time and/or of one version. */
   async lastSuccessful(
     env: string,
     options: LastSuccessfulOptions = {},
@@ -176,7 +205,7 @@ export class DeploymentLedger {
     const records = await this.list(env);
     for (let index = records.length - 1; index >= 0; index--) {
       const record = records[index] as DeploymentRecord;
-      if (record.status !== "succeeded") continue;
+      if (options.verifiedOnly ? record.status !== "verified" : !APPLIED.has(record.status)) continue;
       if (options.version !== undefined && record.version !== options.version) continue;
       if (before !== undefined && !(Date.parse(record.recordedAt) < before)) continue;
       return record;
@@ -224,7 +253,9 @@ export function toDeploymentResult(
   record: DeploymentRecord,
   terraformOutputs: Record<string, unknown> = {},
 ): DeploymentResult {
-  const status: DeploymentStatus = record.status === "succeeded" ? "success" : record.status;
+  const status: DeploymentStatus = APPLIED.has(record.status)
+    ? "success"
+    : (record.status as Exclude<DeploymentRecordStatus, "applied" | "verified" | "succeeded">);
   const finished = record.finished === null ? Date.now() : Date.parse(record.finished);
   const duration = Math.max(0, Math.round((finished - Date.parse(record.started)) / 1000));
   return {
@@ -235,4 +266,17 @@ export function toDeploymentResult(
     terraformOutputs,
     errors: record.errors,
   };
+}
+
+/** True when the deployment's terraform apply started: the environment may run (some of) its version. */
+export function reachedApply(record: DeploymentRecord): boolean {
+  return APPLIED.has(record.status) || record.reached === "apply" || record.reached === "verify";
+}
+
+/**
+ * What the environment runs: the newest deployment (records newest first, one per id) that got as far as
+ * applying. A deployment that failed before terraform apply changed nothing and is skipped.
+ */
+export function currentDeployment(newestFirst: readonly DeploymentRecord[]): DeploymentRecord | undefined {
+  return newestFirst.find(reachedApply);
 }

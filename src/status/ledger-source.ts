@@ -1,6 +1,9 @@
 import { errorMessage } from "../shared/errors.ts";
 import type { DeploymentSummary, DeploymentsSummary, EnvironmentDeployments } from "./types.ts";
 
+/** Statuses of a deployment whose apply completed (src/pipeline/ledger.ts). */
+const APPLIED = new Set(["verified", "applied", "succeeded"]);
+
 /** Deployments listed per environment on the page. */
 export const DEPLOYMENTS_PER_ENVIRONMENT = 15;
 
@@ -58,7 +61,8 @@ export async function collectDeployments(
     }
     result.push({
       env,
-      current: records.find((record) => record.status === "succeeded")?.version ?? null,
+      // verified (smoke-tested), applied (no smoke test yet), succeeded (ledgers written before the smoke test)
+      current: records.find((record) => APPLIED.has(record.status))?.version ?? null,
       records: records.slice(0, DEPLOYMENTS_PER_ENVIRONMENT),
       total: records.length,
     });

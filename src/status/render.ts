@@ -352,7 +352,7 @@ function bytesCell(bytes: number): string {
 
 function statusBadge(status: string): string {
   const tone =
-    status === "succeeded" || status === "within budget"
+    status === "succeeded" || status === "verified" || status === "within budget"
       ? "ok"
       : status === "failed" || status === "over budget"
         ? "failed"

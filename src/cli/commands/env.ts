@@ -11,6 +11,7 @@ import { PipelineError } from "../../pipeline/errors.ts";
 import { DeploymentLedger } from "../../pipeline/ledger.ts";
 import { describeSummary, type PlanSummary } from "../../pipeline/plan-summary.ts";
 import { setScheduleEnabled } from "../../pipeline/schedule.ts";
+import { workerDryRunSmokeTest } from "../../pipeline/smoke-test.ts";
 import { ledgerLocation, openPipelineStore } from "../../pipeline/stores.ts";
 import { UsageError } from "../../shared/errors.ts";
 import type { BlobStore } from "../../storage/blob-store.ts";
@@ -33,12 +34,15 @@ export interface PipelineFlags {
   notify?: boolean;
   actor?: string;
   json?: boolean;
+  /** `worker` (default): the worker Lambda's dry run after every apply; `none`: records stay `applied`. */
+  smokeTest?: "worker" | "none";
 }
 
 const ACTIONS = {
   validate: "check config.yaml and the environment's Terraform (init -backend=false + validate)",
   plan: "write tfvars from config.yaml, init, plan; print the change summary",
-  deploy: "plan + apply, record the deployment in the ledger; roll back and notify on failure",
+  deploy:
+    "plan + apply + smoke test, record the deployment in the ledger; refuse an older commit; roll back and notify on failure",
   destroy: "destroy the environment (prod needs --force-prod)",
   status: "terraform outputs, resource count, last deployment, schedule state",
   pause: "disable the environment's sync schedule (Terraform: schedule_enabled = false)",
@@ -50,12 +54,24 @@ type Action = keyof typeof ACTIONS;
 const STEPS: Record<Action, number> = {
   validate: 2,
   plan: 2,
-  deploy: 3,
+  deploy: 4,
   destroy: 2,
   status: 2,
   pause: 4,
   resume: 4,
 };
+
+/** `--smoke-test`, for the commands that apply a version (env deploy, rollback). */
+export function addSmokeTestOption(command: Command): Command {
+  return command.addOption(
+    new Option(
+      "--smoke-test <kind>",
+      "after apply: `worker` invokes the worker Lambda in dry run (verified/failed in the ledger); `none` skips it (the record stays applied, never a rollback target)",
+    )
+      .choices(["worker", "none"])
+      .default("worker"),
+  );
+}
 
 /** Options shared by `hbsync env …` and `hbsync rollback`. */
 export function addPipelineOptions(command: Command): Command {
@@ -97,8 +113,10 @@ export function register(program: Command, ctx: CliContext): void {
         .option("--version <sha>", "artifact version (git SHA) to deploy (default $GITHUB_SHA)")
         .option("--artifact-version <sha>", "same as --version (the name `hbsync config tfvars` uses)");
     }
-    if (action === "deploy")
+    if (action === "deploy") {
       command.addOption(new Option("--no-rollback", "do not roll back automatically on failure"));
+      addSmokeTestOption(command);
+    }
     if (action === "destroy") command.option("--force-prod", "allow destroying prod");
     command.action(async (name: string, flags: PipelineFlags) => {
       await runAction(action, name, flags, ctx);
@@ -167,6 +185,7 @@ export async function setupPipeline(
     artifacts,
     ...(notifier ? { notifier } : {}),
     errorHandler: handler,
+    ...(flags.smokeTest === "worker" ? { smokeTest: workerDryRunSmokeTest() } : {}),
   });
   return {
     manager,
@@ -220,9 +239,7 @@ async function runAction(action: Action, env: string, flags: PipelineFlags, ctx:
         progress.stop();
         if (flags.json) out.json(result);
         else {
-          printPlan(out, `Deployed ${version} to ${env} in ${result.durationSeconds} s`, result.summary);
-          if (result.record) out.out(`ledger: ${result.record.id}`);
-          for (const note of result.notes) out.out(`note: ${note}`);
+          printDeploy(out, `Deployed ${version} to ${env} in ${result.durationSeconds} s`, result);
         }
         break;
       }
@@ -276,6 +293,22 @@ export function reportFailure(error: unknown, setup: PipelineSetup): void {
   setup.handler.report(error);
 }
 
+/** The summary, the verdict and the ledger id of a deploy (or a rollback's deploy). */
+export function printDeploy(
+  out: Output,
+  heading: string,
+  result: Awaited<ReturnType<EnvironmentManager["deploy"]>>,
+): void {
+  printPlan(out, heading, result.summary);
+  if (result.verification) out.out(`verified: ${result.verification.detail}`);
+  if (result.revision)
+    out.out(
+      `revision: ${result.revision.commit}${result.revision.dirty ? " (with uncommitted changes)" : ""}`,
+    );
+  if (result.record) out.out(`ledger: ${result.record.id} (${result.record.status})`);
+  for (const note of result.notes) out.out(`note: ${note}`);
+}
+
 export function printPlan(out: Output, heading: string, summary: PlanSummary): void {
   out.out(`${heading}: ${describeSummary(summary)}`);
   const symbol = { create: "+", update: "~", delete: "-", replace: "-/+" } as const;
@@ -290,6 +323,11 @@ function printStatus(out: Output, status: Awaited<ReturnType<EnvironmentManager[
   for (const [name, value] of Object.entries(status.outputs)) {
     out.out(`  ${name} = ${typeof value === "string" ? value : JSON.stringify(value)}`);
   }
+  const current = status.current;
+  if (current)
+    out.out(
+      `running: ${current.version} (${current.status}${current.reached && current.status === "failed" ? `, failed at ${current.reached}` : ""})`,
+    );
   const last = status.lastDeployment;
   if (last)
     out.out(

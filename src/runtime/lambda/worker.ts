@@ -2,6 +2,7 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { Context } from "aws-lambda";
 import { installProcessGuard, onUnexpectedError } from "../../shared/process-guard.ts";
 import { lambdaWorkerInvoker, parseWorkerPayload } from "../dispatch.ts";
+import { type DryRunResult, dryRunPlan, isDryRunEvent } from "../dry-run.ts";
 import { workerConfigFromEnv } from "../env.ts";
 import { once, openResources } from "../open.ts";
 import { runPlan } from "../run-plan.ts";
@@ -18,8 +19,31 @@ installProcessGuard({
   report: (error) => telemetry.error("unexpected error; the slice stops", { error: error.message }),
 });
 
-/** {runId, continuation} → execute the plan; near the timeout, save progress and re-invoke itself. */
-export async function handler(event: unknown, context: Context): Promise<{ status: string; detail: string }> {
+/**
+ * {runId, continuation} → execute the plan; near the timeout, save progress and re-invoke itself.
+ * {dryRun: true} → plan without writing anything (the deploy smoke test, src/runtime/dry-run.ts).
+ */
+export async function handler(
+  event: unknown,
+  context: Context,
+): Promise<{ status: string; detail: string } | DryRunResult> {
+  if (isDryRunEvent(event)) {
+    telemetry.setKeys({ dryRun: "true", requestId: context.awsRequestId });
+    try {
+      const { store, api } = await resources();
+      const result = await dryRunPlan({
+        store,
+        api,
+        settings: config.settings,
+        environment: config.environment,
+        artifactVersion: config.artifactVersion,
+      });
+      telemetry.info("dry run", { ...result });
+      return result;
+    } finally {
+      telemetry.flush();
+    }
+  }
   const { runId, continuation } = parseWorkerPayload(event);
   telemetry.setKeys({ runId, continuation, requestId: context.awsRequestId });
   const controller = new AbortController();

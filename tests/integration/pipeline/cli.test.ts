@@ -44,10 +44,23 @@ describe("cli pipeline commands", () => {
     });
 
     it("deploy applies and records; status shows it", async () => {
-      const deploy = await hbsync(["env", "deploy", "dev", ...common(), "--version", "c1", "--actor", "ci"]);
+      // The worker's dry run needs a deployed worker: cli-smoke-test.test.ts runs it; here there is none.
+      const deploy = await hbsync([
+        "env",
+        "deploy",
+        "dev",
+        ...common(),
+        "--version",
+        "c1",
+        "--actor",
+        "ci",
+        "--smoke-test",
+        "none",
+      ]);
       expect(deploy.code).toBe(0);
       expect(deploy.stdout).toMatch(/^Deployed c1 to dev in [\d.]+ s: 8 to add, 0 to change, 0 to destroy/);
-      expect(deploy.stdout).toContain("ledger: ");
+      expect(deploy.stdout).toMatch(/ledger: \S+ \(applied\)/);
+      expect(deploy.stdout).toContain("note: not verified (no smoke test)");
 
       const status = await hbsync(["env", "status", "dev", ...common(), "--json"]);
       expect(status.code).toBe(0);
@@ -55,7 +68,8 @@ describe("cli pipeline commands", () => {
         deployed: true,
         resourceCount: 8,
         outputs: { artifact_version: "c1" },
-        lastDeployment: { version: "c1", status: "succeeded", actor: "ci" },
+        lastDeployment: { version: "c1", status: "applied", actor: "ci" },
+        current: { version: "c1" },
       });
     });
 
@@ -97,10 +111,10 @@ describe("cli pipeline commands", () => {
 
   describe("hbsync rollback", () => {
     it("fails with HBS-DEP-004 when there is no earlier good version", async () => {
-      const { code, stderr } = await hbsync(["rollback", "dev", ...common(), "--plan"]);
+      const { code, stderr } = await hbsync(["rollback", "dev", ...common(), "--plan", "--allow-unverified"]);
       expect(code).toBe(1);
       expect(stderr).toContain(
-        "error: HBS-DEP-004: no earlier successful deployment of a version other than c1",
+        "error: HBS-DEP-004: no earlier verified deployment of a version other than c1",
       );
     });
 
@@ -113,14 +127,37 @@ describe("cli pipeline commands", () => {
         "--version",
         "c2",
         "--no-artifact-check",
+        "--smoke-test",
+        "none",
       ]);
       expect(second.code).toBe(0);
-      const plan = await hbsync(["rollback", "dev", ...common(), "--plan", "--no-artifact-check"]);
+      const strict = await hbsync(["rollback", "dev", ...common(), "--plan", "--no-artifact-check"]);
+      expect(strict.code).toBe(1);
+      expect(strict.stderr).toContain(
+        "there are applied but unverified ones: --allow-unverified accepts them",
+      );
+      const plan = await hbsync([
+        "rollback",
+        "dev",
+        ...common(),
+        "--plan",
+        "--no-artifact-check",
+        "--allow-unverified",
+      ]);
       expect(plan.code).toBe(0);
       expect(plan.stdout).toContain(
         "Rollback of dev from c2 to c1: 2 to add, 2 to change, 2 to destroy (2 replaced)",
       );
-      const done = await hbsync(["rollback", "dev", ...common(), "--no-artifact-check", "--json"]);
+      const done = await hbsync([
+        "rollback",
+        "dev",
+        ...common(),
+        "--no-artifact-check",
+        "--allow-unverified",
+        "--smoke-test",
+        "none",
+        "--json",
+      ]);
       expect(done.code).toBe(0);
       expect(JSON.parse(done.stdout)).toMatchObject({
         fromVersion: "c2",

@@ -49,6 +49,14 @@ describe("environment-manager (real terraform, terraform_data fixture)", () => {
       manifestPath: join(root, "manifest.json"),
       notifier: { send: async (event) => void events.push(event) },
       onPhase: (phase) => phases.push(phase),
+      // A verdict from the outputs (the worker's dry run itself: cli-smoke-test.test.ts).
+      smokeTest: {
+        name: "outputs",
+        run: async ({ version, outputs }) => ({
+          passed: outputs.artifact_version === version,
+          detail: `artifact_version ${String(outputs.artifact_version)}`,
+        }),
+      },
     });
   });
 
@@ -87,13 +95,15 @@ describe("environment-manager (real terraform, terraform_data fixture)", () => {
       });
       expect(result.summary.add).toBe(8);
       const raw = await ledger.list("dev");
-      expect(raw.map((r) => r.status)).toEqual(["in_progress", "succeeded"]);
-      expect(raw[0]?.id).toBe(raw[1]?.id);
+      expect(raw.map((r) => r.status)).toEqual(["in_progress", "applied", "verified"]);
+      expect(new Set(raw.map((r) => r.id)).size).toBe(1);
       const [record] = deployments(raw);
       expect(record).toMatchObject({
         env: "dev",
         version: "v1",
-        status: "succeeded",
+        status: "verified",
+        reached: "verify",
+        verification: { passed: true, detail: "artifact_version v1" },
         actor: "tester",
         changeSummary: { add: 8, change: 0, destroy: 0 },
         errors: [],
@@ -109,6 +119,7 @@ describe("environment-manager (real terraform, terraform_data fixture)", () => {
       expect(result.outputs.artifact_version).toBe("v2");
       expect(result.notes).toEqual([
         expect.stringContaining("is for v1, not v2: no artifact checksums recorded"),
+        expect.stringContaining("not a git checkout: no source revision recorded"),
       ]);
     });
 
@@ -130,10 +141,10 @@ describe("environment-manager (real terraform, terraform_data fixture)", () => {
       const records = deployments(await ledger.list("dev"));
       const byVersion = records.map((r) => [r.version, r.status]);
       expect(byVersion).toEqual([
-        ["v1", "succeeded"],
-        ["v2", "succeeded"],
+        ["v1", "verified"],
+        ["v2", "verified"],
         ["v3", "failed"],
-        ["v2", "succeeded"],
+        ["v2", "verified"],
       ]);
       const failed = records[2];
       expect(failed?.errors.join("\n")).toContain("local-exec provisioner error");

@@ -12,6 +12,7 @@ import { readLease } from "../../../src/mirror/lock.ts";
 import { runReportKey } from "../../../src/mirror/report.ts";
 import { readText } from "../../../src/mirror/state.ts";
 import type { WorkerPayload } from "../../../src/runtime/dispatch.ts";
+import type { DryRunResult } from "../../../src/runtime/dry-run.ts";
 import { GIB } from "../../../src/runtime/env.ts";
 import type { OrchestratorResult } from "../../../src/runtime/lambda/orchestrator.ts";
 import { openStore } from "../../../src/storage/open.ts";
@@ -45,7 +46,7 @@ afterEach(() => {
 /** Sets the function environment (a fresh mirror prefix) and imports the handler as Lambda would. */
 async function loadHandlers(overrides: Record<string, string> = {}): Promise<{
   orchestrator: Handler<OrchestratorResult>;
-  worker: Handler<{ status: string; detail: string }>;
+  worker: Handler<{ status: string; detail: string } | DryRunResult>;
   prefix: string;
 }> {
   const prefix = `mirror-${++prefixes}`;
@@ -147,6 +148,39 @@ describe("runtime/lambda/worker", () => {
 
       expect(again.status).toBe("skipped");
       expect(upstream().stats.blobRequests).toBe(requests);
+    });
+
+    it("plans in dry run through the real index and state, and writes, locks and downloads nothing", async () => {
+      const { worker, prefix } = await loadHandlers({ ARTIFACT_VERSION: "0123abc" });
+      const store = openStore(`s3://${s3.bucket}/${prefix}`);
+      const keys = async (): Promise<string[]> => {
+        const found: string[] = [];
+        for await (const entry of store.list("")) found.push(entry.key);
+        return found;
+      };
+
+      const result = await worker({ dryRun: true }, shortLivedContext("smoke-1"));
+
+      expect(result).toMatchObject({
+        status: "dry-run",
+        environment: "test",
+        artifactVersion: "0123abc",
+        formulae: 8,
+        plan: { transfers: 8, keeps: 0, prunes: 0 },
+        missing: 0,
+      });
+      expect(upstream().stats.apiRequests).toBeGreaterThan(0);
+      expect(upstream().stats.manifestRequests + upstream().stats.blobRequests).toBe(0);
+      expect(await keys()).toEqual([]);
+      expect(await readLease(store)).toBeNull();
+      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+      await store.close?.();
+    });
+
+    it("fails the dry run when the index signature does not verify (a broken deployment is not verified)", async () => {
+      const { worker } = await loadHandlers({ TRUSTED_KEY: "builtin" });
+
+      await expect(worker({ dryRun: true }, shortLivedContext("smoke-2"))).rejects.toThrow(/signature/i);
     });
 
     it("refuses an event without a run id", async () => {

@@ -3,11 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  currentDeployment,
   DeploymentLedger,
   type DeploymentRecordInput,
   LedgerRecordError,
+  reachedApply,
   toDeploymentResult,
 } from "../../../src/pipeline/ledger.ts";
+import { newestFirst } from "../../../src/pipeline/rollback.ts";
 import { FsStore } from "../../../src/storage/fs.ts";
 
 function deployment(overrides: Partial<DeploymentRecordInput> = {}): DeploymentRecordInput {
@@ -110,6 +113,36 @@ describe("pipeline/ledger", () => {
       expect(await ledger.lastSuccessful("dev", { version: "v1" })).toEqual(v1);
       expect(await ledger.lastSuccessful("dev", { version: "v3" })).toBeUndefined();
       expect(await ledger.latest("staging")).toBeUndefined();
+    });
+  });
+
+  describe("currentDeployment", () => {
+    it("is the newest deployment that got as far as applying; one that failed before apply changed nothing", async () => {
+      const verified = await ledger.append(
+        deployment({ version: "good", status: "verified", reached: "verify" }),
+      );
+      await ledger.append(deployment({ version: "upload-broke", status: "failed", reached: "plan" }));
+
+      const afterEarlyFailure = currentDeployment(newestFirst(await ledger.list("dev")));
+      const partial = await ledger.append(
+        deployment({ version: "apply-broke", status: "failed", reached: "apply" }),
+      );
+      const afterApplyFailure = currentDeployment(newestFirst(await ledger.list("dev")));
+
+      expect(afterEarlyFailure).toEqual(verified);
+      expect(afterApplyFailure).toEqual(partial);
+      expect(reachedApply(partial)).toBe(true);
+    });
+
+    it("counts applied, verified and (older ledgers') succeeded records, and lastSuccessful can ask for verified only", async () => {
+      const legacy = await ledger.append(deployment({ version: "legacy", status: "succeeded" }));
+      const verified = await ledger.append(deployment({ version: "checked", status: "verified" }));
+      const applied = await ledger.append(deployment({ version: "unchecked", status: "applied" }));
+
+      expect(currentDeployment(newestFirst(await ledger.list("dev")))).toEqual(applied);
+      expect(await ledger.lastSuccessful("dev")).toEqual(applied);
+      expect(await ledger.lastSuccessful("dev", { verifiedOnly: true })).toEqual(verified);
+      expect(reachedApply(legacy)).toBe(true);
     });
   });
 
