@@ -2,7 +2,7 @@
  * Shared by the benchmarks: child processes with wall time and peak RSS, the sync command lines, the
  * engine bundled like the deployed artifacts, tables and result files.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -47,6 +47,15 @@ export function table(rows: Row[]): string {
 export async function save(name: string, value: unknown): Promise<void> {
   await mkdir(RESULTS, { recursive: true });
   await writeFile(join(RESULTS, `${name}.json`), `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** `uptime` (the load averages), recorded with every bench: the machine is shared. */
+export function uptime(): string {
+  try {
+    return execFileSync("uptime", { encoding: "utf8" }).trim();
+  } catch {
+    return "uptime unavailable";
+  }
 }
 
 export function median(values: number[]): number {

@@ -6,6 +6,7 @@
  *   npm run bench -- memory [--size-mib 4096]
  *   npm run bench -- http-body [--total-mib 1024] [--bottles 100] [--runs 5]
  *   npm run bench -- plan [--formulae 8000] [--tags 6]
+ *   npm run bench -- serve [--runs 3] [--seconds 8] [--connections 32]   (needs nginx and wrk)
  *   npm run bench -- all
  *
  * throughput.ts and memory.ts say what they run; bench/README.md has the latest numbers.
@@ -17,6 +18,7 @@ import { planSync } from "../src/mirror/plan.ts";
 import type { MirrorState } from "../src/mirror/state.ts";
 import { flag, type Row, save, table } from "./lib.ts";
 import { memory } from "./memory.ts";
+import { serve } from "./serve.ts";
 import { throughput } from "./throughput.ts";
 
 async function plan(args: string[]): Promise<Row[]> {
@@ -84,7 +86,7 @@ async function plan(args: string[]): Promise<Row[]> {
 }
 
 const [name = "all", ...rest] = process.argv.slice(2);
-const benches: Record<string, (args: string[]) => Promise<Row[]>> = { plan, memory, throughput };
+const benches: Record<string, (args: string[]) => Promise<Row[]>> = { plan, memory, throughput, serve };
 benches["http-body"] = async (args) => (await import("./http-body.ts")).httpBody(args);
 benches["runtime-bundles"] = async (args) => (await import("./runtime-bundles.ts")).runtimeBundles(args);
 const chosen = name === "all" ? Object.keys(benches) : [name];

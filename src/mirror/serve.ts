@@ -1,15 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pipeline } from "node:stream/promises";
 import type { BlobStore } from "../storage/blob-store.ts";
+import { InvalidKeyError } from "../storage/errors.ts";
 import { isValidKey } from "../storage/keys.ts";
+import { contentTypeOf, openServed, type Served, SmallBodies } from "./serve-files.ts";
 
 /**
  * A local mirror over HTTP with brew's URL shapes (DESIGN.md §1):
  * `<base>/bottles/<urlencoded filename>` (decoded to the literal store key), `<base>/bottles/<image>/
- * manifests/<ref>`, `<base>/api/…`, `<base>/git/brew.git/…` (mirror.brew_git). GET and HEAD; Content-Length, Last-Modified (and If-Modified-Since),
- * single Range requests (206/416). Only `bottles/`, `api/` and `git/` are served; a request whose decoded
- * segments would climb out of them (`..`, an encoded `/`, NUL) is refused with 400.
+ * manifests/<ref>`, `<base>/api/…`, `<base>/git/brew.git/…` (mirror.brew_git). GET and HEAD;
+ * Content-Length, Last-Modified, ETag; If-None-Match and If-Modified-Since (a date in the future is
+ * ignored, RFC 9110 §13.1.3); one Range per request (206/416), honoured only while an If-Range still
+ * matches (else the whole body, §13.1.5). Only `bottles/`, `api/` and `git/` are served; a request whose
+ * decoded segments would climb out of them (`..`, an encoded `/`, NUL) is refused with 400, and a key
+ * that resolves outside the store (a symlink in the tree) gets a bare 404, the reason going only to
+ * `onError` (the server's log).
+ *
+ * On a folder each request makes one containment check and reads from the open descriptor, a large
+ * body streamed in 1 MiB reads; small bodies are kept in memory while their file stays the same
+ * (src/mirror/serve-files.ts).
  */
 export interface ServeOptions {
   store: BlobStore;
@@ -18,10 +27,17 @@ export interface ServeOptions {
   /** Called once per request (for logs). */
   onRequest?: (line: { method: string; path: string; status: number }) => void;
   /**
+   * Called with what a client is not told: a key resolving outside the store (answered 404), a failure
+   * while answering (500, or a cut connection once the body has started). For the server's log.
+   */
+  onError?: (line: { method: string; path: string; status: number; error: unknown }) => void;
+  /**
    * Tried before the mirror's own routes (the CLI mounts the status page here); resolves true when it
    * answered the request. Keeps src/mirror free of presentation code.
    */
   routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** The clock that tells a future If-Modified-Since date (tests pin it). */
+  now?: () => Date;
 }
 
 export interface MirrorServer {
@@ -37,11 +53,12 @@ export interface MirrorServer {
 
 /** `git/` is brew's own repository for git's dumb HTTP protocol (mirror.brew_git: `<base>/git/brew.git`). */
 const SERVED_ROOTS = new Set(["bottles", "api", "git"]);
-
 export async function startServe(options: ServeOptions): Promise<MirrorServer> {
+  const small = new SmallBodies();
   const server = createServer((req, res) => {
-    handle(options, req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, `internal error: ${String(error)}\n`);
+    handle(options, small, req, res).catch((error: unknown) => {
+      options.onError?.({ method: req.method ?? "GET", path: req.url ?? "/", status: 500, error });
+      if (!res.headersSent) send(res, 500, "internal error\n");
       else res.destroy();
     });
   });
@@ -85,10 +102,16 @@ export function keyOfPath(rawPath: string): string | null {
   return isValidKey(key) ? key : null;
 }
 
-async function handle(options: ServeOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  options: ServeOptions,
+  small: SmallBodies,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const method = req.method ?? "GET";
   const path = req.url ?? "/";
-  res.on("finish", () => options.onRequest?.({ method, path, status: res.statusCode }));
+  if (options.onRequest)
+    res.on("finish", () => options.onRequest?.({ method, path, status: res.statusCode }));
   if (options.routes && (await options.routes(req, res))) return;
   if (method !== "GET" && method !== "HEAD") {
     res.setHeader("allow", "GET, HEAD");
@@ -99,40 +122,117 @@ async function handle(options: ServeOptions, req: IncomingMessage, res: ServerRe
     const root = path.split("/")[1] ?? "";
     return SERVED_ROOTS.has(root) ? send(res, 400, "bad path\n") : send(res, 404, "not found\n");
   }
-  const stat = await options.store.stat(key);
-  if (stat === null) return send(res, 404, "not found\n");
+  let object: Served | null;
+  try {
+    object = await openServed(options.store, key, small);
+  } catch (error) {
+    if (!(error instanceof InvalidKeyError)) throw error;
+    // A symlink in the tree pointing out of it: the client learns nothing about the server's paths.
+    options.onError?.({ method, path, status: 404, error });
+    return send(res, 404, "not found\n");
+  }
+  if (object === null) return send(res, 404, "not found\n");
+  try {
+    await answer(options, req, res, method, key, object);
+  } catch (error) {
+    object.discard();
+    throw error;
+  }
+}
 
-  const lastModified = new Date(Math.floor(stat.modified.getTime() / 1000) * 1000);
-  res.setHeader("last-modified", lastModified.toUTCString());
-  res.setHeader("accept-ranges", "bytes");
-  res.setHeader("content-type", contentTypeOf(key));
-  if (stat.etag) res.setHeader("etag", JSON.stringify(stat.etag.replaceAll('"', "")));
-  const since = Date.parse(req.headers["if-modified-since"] ?? "");
-  if (Number.isFinite(since) && lastModified.getTime() <= since && req.headers.range === undefined) {
-    res.statusCode = 304;
+async function answer(
+  options: ServeOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  key: string,
+  object: Served,
+): Promise<void> {
+  const { etag } = object;
+  const plain = object.plainHeaders;
+  if (
+    plain !== undefined &&
+    req.headers.range === undefined &&
+    req.headers["if-none-match"] === undefined &&
+    req.headers["if-modified-since"] === undefined
+  ) {
+    // The common case, from memory: a whole small body, no validators sent.
+    res.writeHead(200, plain);
+    if (method === "HEAD") {
+      object.discard();
+      res.end();
+    } else await object.send(res, null);
+    return;
+  }
+  const headers: Record<string, string> = {
+    "last-modified": object.modified.toUTCString(),
+    "accept-ranges": "bytes",
+    "content-type": contentTypeOf(key),
+    ...(etag === undefined ? {} : { etag }),
+  };
+  if (notModified(req, object.modified, etag, options.now?.() ?? new Date())) {
+    object.discard();
+    res.writeHead(304, headers);
     res.end();
     return;
   }
-
-  const range = parseRange(req.headers.range, stat.size);
+  const ifRange = req.headers["if-range"];
+  const range = ifRangeHolds(Array.isArray(ifRange) ? ifRange[0] : ifRange, object.modified, etag)
+    ? parseRange(req.headers.range, object.size)
+    : null;
   if (range === "unsatisfiable") {
-    res.setHeader("content-range", `bytes */${stat.size}`);
+    object.discard();
+    res.setHeader("content-range", `bytes */${object.size}`);
     return send(res, 416, "range not satisfiable\n");
   }
   if (range === null) {
-    res.statusCode = 200;
-    res.setHeader("content-length", String(stat.size));
+    headers["content-length"] = String(object.size);
+    res.writeHead(200, headers);
   } else {
-    res.statusCode = 206;
-    res.setHeader("content-range", `bytes ${range.start}-${range.end}/${stat.size}`);
-    res.setHeader("content-length", String(range.end - range.start + 1));
+    headers["content-range"] = `bytes ${range.start}-${range.end}/${object.size}`;
+    headers["content-length"] = String(range.end - range.start + 1);
+    res.writeHead(206, headers);
   }
-  if (method === "HEAD" || stat.size === 0) {
+  if (method === "HEAD" || object.size === 0) {
+    object.discard();
     res.end();
     return;
   }
-  const body = await options.store.get(key, range ?? undefined);
-  await pipeline(body, res);
+  await object.send(res, range);
+}
+
+/**
+ * RFC 9110 §13.2.2: If-None-Match decides when present (weak comparison); otherwise If-Modified-Since,
+ * unless its date is not a valid date or lies in the future (§13.1.3: such a date is ignored).
+ */
+export function notModified(
+  req: IncomingMessage,
+  modified: Date,
+  etag: string | undefined,
+  now: Date,
+): boolean {
+  const ifNoneMatch = req.headers["if-none-match"];
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === "*") return true;
+    if (etag === undefined) return false;
+    const ours = etag.replace(/^W\//, "");
+    return ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === ours);
+  }
+  const since = Date.parse(req.headers["if-modified-since"] ?? "");
+  if (!Number.isFinite(since) || since > now.getTime()) return false;
+  return modified.getTime() <= since;
+}
+
+/**
+ * RFC 9110 §13.1.5: a Range counts only while If-Range (when sent) names the current representation —
+ * its entity tag (strong comparison) or exactly its Last-Modified date; otherwise the whole body.
+ */
+export function ifRangeHolds(header: string | undefined, modified: Date, etag: string | undefined): boolean {
+  if (header === undefined) return true;
+  const value = header.trim();
+  if (value.startsWith('"') || value.startsWith("W/")) return etag !== undefined && value === etag;
+  const date = Date.parse(value);
+  return Number.isFinite(date) && date === modified.getTime();
 }
 
 /**
@@ -160,19 +260,6 @@ export function parseRange(
   const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
   if (end < start) return null;
   return { start, end };
-}
-
-function contentTypeOf(key: string): string {
-  if (key.endsWith(".tar.gz")) return "application/gzip";
-  if (key.endsWith(".json")) return "application/json";
-  if (key.includes("/manifests/")) return "application/vnd.oci.image.index.v1+json";
-  if (key.startsWith("git/")) {
-    if (key.endsWith(".pack")) return "application/x-git-packed-objects";
-    if (key.endsWith(".idx")) return "application/x-git-packed-objects-toc";
-    // info/refs, HEAD, objects/info/packs: plain text, which tells git this is a dumb server.
-    return "text/plain; charset=utf-8";
-  }
-  return "application/octet-stream";
 }
 
 function send(res: ServerResponse, status: number, text: string): void {

@@ -40,6 +40,17 @@ export interface PutOptions {
   ifAbsent?: boolean;
 }
 
+/** A store object that is a local file, opened for reading (see BlobStore.openLocal). */
+export interface LocalFile {
+  /** An open descriptor: the caller closes it. */
+  fd: number;
+  size: number;
+  modified: Date;
+  etag: string;
+  /** Which file, in which version (device, inode, size, mtime): equal identities, equal bytes. */
+  identity: string;
+}
+
 export interface PutResult {
   key: string;
   size: number;
@@ -81,6 +92,16 @@ export interface BlobStore {
    * absent means every put is durable on return.
    */
   flush?(): Promise<void>;
+  /**
+   * The object as a local file opened for reading, after one check that it is inside the store; null
+   * when absent. Optional (fs): `hbsync serve` streams from the descriptor instead of stat + get.
+   */
+  openLocal?(key: string): Promise<LocalFile | null>;
+  /**
+   * The `identity` openLocal would report for the key's file now, from one stat that follows symlinks
+   * (no open); null when absent. Lets a server reuse bytes it read from the same file version.
+   */
+  localIdentity?(key: string): Promise<string | null>;
   /** Release sockets/handles. */
   close?(): Promise<void>;
 }

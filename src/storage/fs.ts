@@ -18,6 +18,7 @@
  * - Temp files older than a day (left by a killed run) are removed when the store is first used.
  */
 import { randomUUID } from "node:crypto";
+import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import {
   type FileHandle,
   link,
@@ -35,7 +36,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { forEachBounded } from "../shared/concurrency.ts";
-import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
+import type { BlobStat, BlobStore, LocalFile, PutOptions, PutResult } from "./blob-store.ts";
 import { InvalidKeyError, NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
 import { assertValidExpectation, HashingWritable } from "./hashing.ts";
 import { assertValidKey, assertValidPrefix, compareKeys, TEMP_DIR } from "./keys.ts";
@@ -57,6 +58,8 @@ export class FsStore implements BlobStore {
   private readonly root: string;
   private readonly staleTempMs: number;
   private ready: Promise<string> | undefined;
+  /** The root's real path, once init() has resolved it. */
+  private realRoot: string | undefined;
   /** Files put with `deferSync` and not flushed yet (real paths). */
   private readonly unsynced = new Set<string>();
   private readonly unsyncedFolders = new Set<string>();
@@ -78,12 +81,56 @@ export class FsStore implements BlobStore {
       throw error;
     });
     if (info === null || !info.isFile()) return null;
-    return {
-      key,
-      size: info.size,
-      modified: info.mtime,
-      etag: `${info.size.toString(16)}-${info.mtimeMs.toString(16)}`,
-    };
+    return { key, size: info.size, modified: info.mtime, etag: etagOf(info) };
+  }
+
+  /**
+   * For `hbsync serve`: the key's file, opened for reading, after one containment check made on the file
+   * actually opened: on Linux its path as the kernel reports it (`/proc/self/fd/N`, symlinks resolved),
+   * elsewhere the real path resolved before opening. Synchronous system calls, as nginx makes them: on
+   * metadata in the page cache each costs less than a round trip through libuv's thread pool. Throws
+   * InvalidKeyError for a key resolving outside the root (a symlink in the tree).
+   */
+  async openLocal(key: string): Promise<LocalFile | null> {
+    assertValidKey(key);
+    const realRoot = this.realRoot ?? (await this.init());
+    const path = join(realRoot, key);
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY);
+    } catch (error) {
+      if (["ENOENT", "ENOTDIR", "ELOOP", "EISDIR"].includes(errnoCode(error) ?? "")) return null;
+      throw error;
+    }
+    try {
+      this.inside(realRoot, openedPath(fd) ?? realpathSync.native(path), key);
+      const info = fstatSync(fd);
+      if (!info.isFile()) {
+        closeSync(fd);
+        return null;
+      }
+      return { fd, size: info.size, modified: info.mtime, etag: etagOf(info), identity: identityOf(info) };
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /**
+   * One stat of the key's path (symlinks followed): the device, inode, size and mtime of the file it
+   * reaches. When they equal those of a file openLocal checked, it is that same file, unchanged: a
+   * symlink swapped in since reaches another inode, and a put replaces the inode (rename).
+   */
+  async localIdentity(key: string): Promise<string | null> {
+    assertValidKey(key);
+    const realRoot = this.realRoot ?? (await this.init());
+    try {
+      const info = statSync(join(realRoot, key));
+      return info.isFile() ? identityOf(info) : null;
+    } catch (error) {
+      if (["ENOENT", "ENOTDIR", "ELOOP"].includes(errnoCode(error) ?? "")) return null;
+      throw error;
+    }
   }
 
   async *list(prefix: string): AsyncIterable<BlobStat> {
@@ -247,6 +294,7 @@ export class FsStore implements BlobStore {
         if (info !== null && info.mtimeMs < cutoff)
           await rm(join(tempDir, name), { force: true, recursive: true });
       }
+      this.realRoot = realRoot;
       return realRoot;
     })();
     this.ready.catch(() => {
@@ -326,6 +374,24 @@ export class FsStore implements BlobStore {
       }
     }
   }
+}
+
+/** The path of an open descriptor as the kernel has it (Linux /proc), or undefined where there is none. */
+function openedPath(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+function identityOf(info: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+}
+
+/** The fs entity tag: size and mtime (what changes when a put replaces the file). */
+function etagOf(info: { size: number; mtimeMs: number }): string {
+  return `${info.size.toString(16)}-${info.mtimeMs.toString(16)}`;
 }
 
 /** Gathered chunks are written with one writev once this many bytes wait (fewer syscalls and thread hops). */

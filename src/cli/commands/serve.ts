@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { startServe } from "../../mirror/serve.ts";
 import { openDestination } from "../../mirror/setup.ts";
 import { DeploymentLedger } from "../../pipeline/ledger.ts";
-import { UsageError } from "../../shared/errors.ts";
+import { errorMessage, UsageError } from "../../shared/errors.ts";
 import { statusRoutes } from "../../status/routes.ts";
 import type { CliContext } from "../context.ts";
 import { loadOptionalConfig } from "./report.ts";
@@ -59,6 +59,11 @@ export function register(program: Command, ctx: CliContext): void {
         ...(flags.quiet
           ? {}
           : { onRequest: (line) => ctx.output.err(`${line.status} ${line.method} ${line.path}`) }),
+        // What the client is not told (a key resolving outside the mirror, a read error), even with --quiet.
+        onError: (line) =>
+          ctx.output.err(
+            `hbsync serve: ${line.status} ${line.method} ${line.path}: ${errorMessage(line.error)}`,
+          ),
       });
       if (flags.json) {
         ctx.output.json({ url: server.url, bottleDomain: server.bottleDomain, apiDomain: server.apiDomain });

@@ -1,5 +1,12 @@
+import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { keyOfPath, type MirrorServer, parseRange, startServe } from "../../../src/mirror/serve.ts";
+import { InvalidKeyError } from "../../../src/storage/errors.ts";
+import { FsStore } from "../../../src/storage/fs.ts";
 import { memoryStore } from "./memory-store.ts";
 
 describe("mirror/serve", () => {
@@ -124,6 +131,178 @@ describe("mirror/serve", () => {
       });
 
       expect(again.status).toBe(304);
+    });
+  });
+
+  describe("startServe on a folder (FsStore: one containment check, reads from the open file)", () => {
+    let server: MirrorServer | undefined;
+    let dir = "";
+    afterEach(async () => {
+      await server?.close();
+      server = undefined;
+      await rm(dir, { recursive: true, force: true });
+    });
+    const BOTTLE = "openssl@3-3.4.0.arm64_sequoia.bottle.tar.gz";
+    /** 3 MiB + 7 (streamed, above the one-read size) and 10 bytes (one read). */
+    const large = Buffer.alloc(3 * 1024 * 1024 + 7, 0);
+    for (let i = 0; i < large.length; i += 4096) large[i] = (i / 4096) % 251;
+    const errors: Array<{ status: number; error: unknown }> = [];
+
+    async function setup(now?: Date) {
+      dir = await mkdtemp(join(tmpdir(), "hbsync-serve-"));
+      const root = join(dir, "mirror");
+      await mkdir(join(root, "bottles"), { recursive: true });
+      await mkdir(join(root, "api"), { recursive: true });
+      await writeFile(join(root, "bottles", BOTTLE), large);
+      await writeFile(join(root, "api/formula.jws.json"), "0123456789");
+      // Outside the mirror: a secret, and a folder; symlinks to both are planted inside.
+      await writeFile(join(dir, "secret.txt"), "do not serve");
+      await mkdir(join(dir, "elsewhere"));
+      await writeFile(join(dir, "elsewhere/x.tar.gz"), "outside");
+      await symlink(join(dir, "secret.txt"), join(root, "bottles/evil.bottle.tar.gz"));
+      await symlink(join(dir, "elsewhere"), join(root, "bottles/linked"));
+      errors.length = 0;
+      server = await startServe({
+        store: new FsStore(root),
+        onError: (line) => errors.push(line),
+        ...(now ? { now: () => now } : {}),
+      });
+      return server;
+    }
+    const sha = (bytes: Buffer | ArrayBuffer): string =>
+      createHash("sha256")
+        .update(Buffer.from(bytes as ArrayBuffer))
+        .digest("hex");
+
+    it("serves a large file byte for byte, a range of it, and a small file, with an ETag", async () => {
+      const { bottleDomain, apiDomain } = await setup();
+      const whole = await fetch(`${bottleDomain}/openssl%403-3.4.0.arm64_sequoia.bottle.tar.gz`);
+      const part = await fetch(`${bottleDomain}/openssl%403-3.4.0.arm64_sequoia.bottle.tar.gz`, {
+        headers: { range: "bytes=1048570-2097160" },
+      });
+      const small = await fetch(`${apiDomain}/formula.jws.json`, { headers: { range: "bytes=3-" } });
+
+      expect(whole.status).toBe(200);
+      expect(whole.headers.get("content-length")).toBe(String(large.length));
+      expect(whole.headers.get("etag")).toMatch(/^"[0-9a-f.]+-[0-9a-f.]+"$/);
+      expect(sha(await whole.arrayBuffer())).toBe(sha(large));
+      expect(part.status).toBe(206);
+      expect(sha(await part.arrayBuffer())).toBe(sha(large.subarray(1048570, 2097161)));
+      expect([small.status, await small.text()]).toEqual([206, "3456789"]);
+    });
+
+    it("answers 404 without detail for a key that resolves outside the root, and logs why (issue 18 #8)", async () => {
+      const { url, bottleDomain } = await setup();
+
+      const file = await fetch(`${bottleDomain}/evil.bottle.tar.gz`);
+      const folder = await fetch(`${bottleDomain}/linked/x.tar.gz`);
+
+      for (const response of [file, folder]) {
+        expect(response.status).toBe(404);
+        const text = await response.text();
+        expect(text).toBe("not found\n");
+        expect(text).not.toContain(dir);
+      }
+      expect(errors.map((line) => [line.status, line.error instanceof InvalidKeyError])).toEqual([
+        [404, true],
+        [404, true],
+      ]);
+      expect(String((errors[0]?.error as Error).message)).toContain("resolves outside the store root");
+      expect((await fetch(`${url}/bottles/${encodeURIComponent(BOTTLE)}`, { method: "HEAD" })).status).toBe(
+        200,
+      );
+    });
+
+    it("sends the whole body when If-Range no longer matches, the range when it does (RFC 9110 §13.1.5)", async () => {
+      const { apiDomain } = await setup();
+      const url = `${apiDomain}/formula.jws.json`;
+      const first = await fetch(url);
+      const etag = first.headers.get("etag") ?? "";
+      const lastModified = first.headers.get("last-modified") ?? "";
+      const ranged = (ifRange: string) =>
+        fetch(url, { headers: { range: "bytes=0-3", "if-range": ifRange } });
+
+      const sameTag = await ranged(etag);
+      const otherTag = await ranged('"0-0"');
+      const weakTag = await ranged(`W/${etag}`);
+      const sameDate = await ranged(lastModified);
+      const otherDate = await ranged(new Date(Date.parse(lastModified) - 60_000).toUTCString());
+
+      expect([sameTag.status, await sameTag.text()]).toEqual([206, "0123"]);
+      expect([sameDate.status, await sameDate.text()]).toEqual([206, "0123"]);
+      for (const whole of [otherTag, weakTag, otherDate]) {
+        expect([whole.status, await whole.text()]).toEqual([200, "0123456789"]);
+      }
+    });
+
+    it("ignores an If-Modified-Since in the future, and lets If-None-Match decide when sent (RFC 9110 §13.1.3, §13.2.2)", async () => {
+      const now = new Date();
+      const { apiDomain } = await setup(now);
+      const url = `${apiDomain}/formula.jws.json`;
+      const first = await fetch(url);
+      const etag = first.headers.get("etag") ?? "";
+      const get = (headers: Record<string, string>) => fetch(url, { headers });
+
+      const future = await get({ "if-modified-since": new Date(now.getTime() + 86_400_000).toUTCString() });
+      const current = await get({ "if-modified-since": first.headers.get("last-modified") ?? "" });
+      const sameTag = await get({ "if-none-match": `"x", ${etag}` });
+      const otherTag = await get({
+        "if-none-match": '"other"',
+        "if-modified-since": first.headers.get("last-modified") ?? "",
+      });
+
+      expect([future.status, await future.text()]).toEqual([200, "0123456789"]);
+      expect(current.status).toBe(304);
+      expect(sameTag.status).toBe(304);
+      expect(sameTag.headers.get("etag")).toBe(etag);
+      expect(otherTag.status).toBe(200);
+    });
+
+    it("answers from memory only while the path still reaches the same, unchanged file", async () => {
+      const { url } = await setup();
+      const root = join(dir, "mirror");
+      const api = `${url}/api/formula.jws.json`;
+      expect(await (await fetch(api)).text()).toBe("0123456789"); // read, and kept
+
+      // A sync replaces the file (a new inode, by rename) with bytes of the same length.
+      await writeFile(join(root, "api/formula.jws.json.new"), "abcdefghij");
+      await rename(join(root, "api/formula.jws.json.new"), join(root, "api/formula.jws.json"));
+      expect(await (await fetch(api)).text()).toBe("abcdefghij");
+
+      // Changed in place: same inode and length, another mtime.
+      await writeFile(join(root, "api/formula.jws.json"), "ABCDEFGHIJ");
+      await utimes(join(root, "api/formula.jws.json"), new Date(), new Date(Date.now() + 5_000));
+      expect(await (await fetch(api)).text()).toBe("ABCDEFGHIJ");
+
+      // A symlink to a file outside the root swapped in for a kept one: refused, not served from memory.
+      await rm(join(root, "api/formula.jws.json"));
+      await symlink(join(dir, "secret.txt"), join(root, "api/formula.jws.json"));
+      const swapped = await fetch(api);
+      expect([swapped.status, await swapped.text()]).toEqual([404, "not found\n"]);
+      expect(errors.at(-1)?.error).toBeInstanceOf(InvalidKeyError);
+    });
+
+    it("closes every file it opened, also for HEAD, 304, 416 and a client that goes away mid-body", async () => {
+      const { bottleDomain, apiDomain } = await setup();
+      const openFiles = () => readdirSync("/proc/self/fd").length;
+      const url = `${bottleDomain}/openssl%403-3.4.0.arm64_sequoia.bottle.tar.gz`;
+      await (await fetch(url)).arrayBuffer();
+      const before = openFiles();
+
+      for (let i = 0; i < 5; i++) {
+        await fetch(url, { method: "HEAD" });
+        await fetch(url, { headers: { "if-modified-since": new Date().toUTCString() } });
+        await fetch(url, { headers: { range: "bytes=99999999-" } });
+        await (await fetch(`${apiDomain}/formula.jws.json`)).text();
+        const controller = new AbortController();
+        const response = await fetch(url, { signal: controller.signal });
+        const reader = response.body?.getReader();
+        await reader?.read();
+        controller.abort();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      expect(openFiles()).toBeLessThanOrEqual(before + 2); // sockets of the client's own pool may linger
     });
   });
 });

@@ -132,4 +132,83 @@ describe("status/routes", () => {
       }
     });
   });
+
+  describe("statusRoutes caching (1,000 clients must not mean 1,000 collections)", () => {
+    /** The mirror's store, counting the listings a collection makes (it lists the run reports). */
+    function counted(): { store: typeof mirror.store; collections: () => number } {
+      const store = Object.create(mirror.store) as typeof mirror.store;
+      let lists = 0;
+      store.list = (prefix: string) => {
+        lists++;
+        return mirror.store.list(prefix);
+      };
+      return { store, collections: () => lists };
+    }
+
+    async function serving<T>(
+      routes: ReturnType<typeof statusRoutes>,
+      test: (url: string) => Promise<T>,
+    ): Promise<T> {
+      const isolated = createServer((req, res) => void routes(req, res));
+      await new Promise<void>((done) => isolated.listen(0, "127.0.0.1", done));
+      try {
+        return await test(`http://127.0.0.1:${(isolated.address() as AddressInfo).port}`);
+      } finally {
+        isolated.closeAllConnections();
+        await new Promise<void>((done) => isolated.close(() => done()));
+      }
+    }
+
+    it("reuses the model within cacheMs while the state is unchanged, and collects again once a sync rewrote it", async () => {
+      const { store, collections } = counted();
+      await serving(statusRoutes({ store, now: () => NOW, cacheMs: 60_000 }), async (url) => {
+        await fetch(`${url}/status.json`);
+        const once = collections();
+        await fetch(`${url}/`);
+        await fetch(`${url}/status.json`);
+        expect(once).toBeGreaterThan(0);
+        expect(collections()).toBe(once);
+
+        await mirror.writeState({
+          "bottles/a-1.arm64_sequoia.bottle.tar.gz": entry("a", "arm64_sequoia", 2048),
+          "bottles/b-1.arm64_sequoia.bottle.tar.gz": entry("b", "arm64_sequoia", 1024),
+        });
+        const model = (await (await fetch(`${url}/status.json`)).json()) as StatusModel;
+        expect(collections()).toBe(2 * once);
+        expect(model.mirror.tags).toEqual([{ tag: "arm64_sequoia", bottles: 2, bytes: 3072 }]);
+      });
+    });
+
+    it("lets concurrent requests share one collection", async () => {
+      const { store, collections } = counted();
+      await serving(statusRoutes({ store, now: () => NOW }), async (url) => {
+        await fetch(`${url}/status.json`);
+        const one = collections();
+        const fresh = statusRoutes({ store, now: () => NOW });
+        await serving(fresh, async (other) => {
+          const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${other}/status.json`)));
+          expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+        });
+        expect(collections()).toBe(2 * one);
+      });
+    });
+
+    it("serves /status.json with an ETag, 304 for If-None-Match, and a new ETag when the state changes", async () => {
+      await serving(statusRoutes({ store: mirror.store, now: () => NOW, cacheMs: 0 }), async (url) => {
+        const first = await fetch(`${url}/status.json`);
+        const etag = first.headers.get("etag") ?? "";
+        expect(etag).toMatch(/^"[\w-]+"$/);
+        expect(first.headers.get("cache-control")).toBe("no-cache");
+
+        const again = await fetch(`${url}/status.json`, { headers: { "if-none-match": etag } });
+        expect(again.status).toBe(304);
+        expect(await again.text()).toBe("");
+
+        await mirror.writeRun(runReport("r2", "2026-03-10T13:00:00.000Z", { transferred: 2, bytes: 10 }));
+        const changed = await fetch(`${url}/status.json`, { headers: { "if-none-match": etag } });
+        expect(changed.status).toBe(200);
+        expect(changed.headers.get("etag")).not.toBe(etag);
+      });
+    });
+  });
 });
