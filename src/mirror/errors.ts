@@ -1,4 +1,6 @@
 import { HbsyncError, type HbsyncErrorOptions, oneLine } from "../shared/errors.ts";
+import { StorageError, type StorageFullError } from "../storage/errors.ts";
+import { formatBytes } from "./report.ts";
 
 /** The base of every expected error in src/mirror. */
 export class MirrorError extends HbsyncError {
@@ -85,6 +87,55 @@ export class RunFailedError extends MirrorError {
     );
     this.name = "RunFailedError";
     this.runId = runId;
+  }
+}
+
+/**
+ * A sync stopped because the store is full (ENOSPC) or over quota (EDQUOT): no transfer started after
+ * the first such write, the ones in flight ended, and what the run stored is kept. A StorageError (the
+ * store is what failed, not hbsync), in one line: the store, the free space the run still needs
+ * (planned bytes minus stored), and whether the state and the report could be written.
+ */
+export class RunOutOfSpaceError extends StorageError {
+  readonly runId: string;
+  readonly location: string;
+  readonly neededBytes: number;
+
+  constructor(details: {
+    runId: string;
+    full: StorageFullError;
+    /** Bytes the run planned to write (bottles, and API files not published yet). */
+    plannedBytes: number;
+    /** Bytes it stored before the store filled up. */
+    storedBytes: number;
+    /** Bottles it stored (kept for the next run). */
+    stored: number;
+    stateSaved: boolean;
+    /** The run report's key, when it could be written. */
+    reportKey: string | undefined;
+  }) {
+    const { full, runId, reportKey } = details;
+    const needed = Math.max(details.plannedBytes - details.storedBytes, 0);
+    const what = full.code === "EDQUOT" ? "disk quota exceeded" : "no space left";
+    const records =
+      details.stateSaved && reportKey
+        ? `state saved, report: ${reportKey}`
+        : details.stateSaved
+          ? "state saved; the run report could not be written (no space left for it either)"
+          : reportKey
+            ? `report: ${reportKey}; the state could not be saved (no space left for it either)`
+            : "neither the state nor the run report could be written (no space left for them either)";
+    super(
+      `sync ${runId} stopped: ${what} on ${full.location} (${full.code}); it needs ${formatBytes(needed)} more free space (${formatBytes(details.plannedBytes)} planned, ${formatBytes(details.storedBytes)} stored); ${records}`,
+      {
+        cause: full,
+        fix: `free at least ${formatBytes(needed)} on ${full.location}${full.code === "EDQUOT" ? " (or raise the quota)" : ""}, or point --dest at a filesystem with room, then re-run: the ${details.stored} bottle(s) stored are kept and not downloaded again`,
+      },
+    );
+    this.name = "RunOutOfSpaceError";
+    this.runId = runId;
+    this.location = full.location;
+    this.neededBytes = needed;
   }
 }
 

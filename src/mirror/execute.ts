@@ -1,8 +1,9 @@
 import type { ApiFile } from "../homebrew/api-client.ts";
 import type { RetryOptions } from "../homebrew/retry.ts";
-import { errorMessage } from "../shared/errors.ts";
+import { errorMessage, type HbsyncError } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { RunFailedError, StateError } from "./errors.ts";
+import { type StorageFullError, storageFullIn } from "../storage/errors.ts";
+import { RunFailedError, RunOutOfSpaceError, StateError } from "./errors.ts";
 import { type Lease, LOCK_KEY } from "./lock.ts";
 import { ManifestWriter } from "./manifest-writer.ts";
 import { runPool } from "./pool.ts";
@@ -58,6 +59,10 @@ export interface ExecuteOptions {
  * failed: state for what succeeded + report, no publish, no prune → else publish (API files LAST) →
  * commit (state, run report) → prune (superseded past retention). Idempotent: a re-run of the same
  * plan adopts what is already stored and verified.
+ *
+ * A full store (ENOSPC/EDQUOT, at any write) stops the run: no transfer starts after the first such
+ * write, those in flight end, the state and report are written if they fit, and a RunOutOfSpaceError
+ * says how much space the run still needs.
  */
 export async function executePlan(options: ExecuteOptions): Promise<RunReport> {
   const controller = new AbortController();
@@ -67,10 +72,14 @@ export async function executePlan(options: ExecuteOptions): Promise<RunReport> {
   const stopRenewing = options.lease?.keepAlive((error) => controller.abort(error));
   try {
     const run = await startRun(options, controller.signal);
+    await options.store.reserve?.(reserveFor(run));
     try {
       return await execute(run);
     } catch (error) {
+      if (error instanceof RunOutOfSpaceError) throw error;
       throw await recordEscape(run, error);
+    } finally {
+      await options.store.releaseReserve?.().catch(() => {});
     }
   } finally {
     stopRenewing?.();
@@ -88,10 +97,14 @@ async function execute(run: Run): Promise<RunReport> {
     manifests: run.state.manifests,
     now: run.now,
     onStored: () => run.report.counts.manifestsStored++,
-    onError: (error) => run.report.errors.push(error),
+    onError: (error, cause) => {
+      run.noteFull(cause);
+      run.report.errors.push(error);
+    },
   });
   await fetchManifests(run, manifests);
   const failedBottles = await transferBottles(run, manifests);
+  if (run.full) throw await outOfSpace(run, run.full);
   await storeRemainingManifests(run, manifests, failedBottles);
   if (!(await readyToPublish(run))) return commitFailed(run);
   await publishApi(run);
@@ -99,6 +112,23 @@ async function execute(run: Run): Promise<RunReport> {
   await prune(run);
   for (const ref of run.plan.api) if (ref.staged) await run.store.delete(ref.staged);
   return run.report;
+}
+
+/** Per planned object, room for its state entry and a report line. */
+const RESERVE_PER_OBJECT = 512;
+const RESERVE_BASE = 256 * 1024;
+
+/**
+ * The space to hold back for a full disk (BlobStore.reserve): the state as it will be at the end
+ * (twice: the new file is written before the old one goes) and the report.
+ */
+function reserveFor(run: Run): number {
+  const objects =
+    Object.keys(run.state.entries).length +
+    Object.keys(run.state.manifests).length +
+    run.plan.transfers.length +
+    run.plan.manifests.length;
+  return RESERVE_BASE + 2 * objects * RESERVE_PER_OBJECT;
 }
 
 /** What every phase shares: the plan, the store, the state being built and the report. */
@@ -109,6 +139,14 @@ interface Run {
   state: MirrorState & { manifests: NonNullable<MirrorState["manifests"]> };
   report: RunReport;
   signal: AbortSignal;
+  /** Aborted with `signal`, or at the first write that finds the store full: no new task starts. */
+  starting: AbortSignal;
+  /** The first write that found the store full (ENOSPC/EDQUOT), if any. */
+  full: StorageFullError | undefined;
+  /** Bytes of the bottles this run has stored (transferred or adopted). */
+  storedBytes: number;
+  /** True when `error` is a full store: records the first one and stops new tasks from starting. */
+  noteFull(error: unknown): boolean;
   now: () => Date;
   emit: ProgressListener;
   /** Runs `step`, adding its duration to `report.durationsMs[name]`. */
@@ -153,7 +191,34 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
       report.durationsMs[name] = (report.durationsMs[name] ?? 0) + Math.round(performance.now() - t0);
     }
   };
-  return { options, store, plan, state, report, signal, now, emit: options.onProgress ?? (() => {}), time };
+  const starting = new AbortController();
+  if (signal.aborted) starting.abort(signal.reason);
+  // A lease renewal that found the store full aborts the run: that is a full store too.
+  signal.addEventListener("abort", () => run.noteFull(signal.reason) || starting.abort(signal.reason), {
+    once: true,
+  });
+  const run: Run = {
+    options,
+    store,
+    plan,
+    state,
+    report,
+    signal,
+    starting: starting.signal,
+    full: undefined,
+    storedBytes: 0,
+    noteFull: (error) => {
+      const full = storageFullIn(error, store.location);
+      if (full === undefined) return false;
+      run.full ??= full;
+      starting.abort(full);
+      return true;
+    },
+    now,
+    emit: options.onProgress ?? (() => {}),
+    time,
+  };
+  return run;
 }
 
 /** Phase `manifests`: reads the manifests not read while planning (a worker in another process). */
@@ -191,7 +256,7 @@ async function transferBottles(run: Run, manifests: ManifestWriter): Promise<Set
   await run.time("transfers", async () => {
     const results = await runPool(
       plan.transfers,
-      poolOptions("transfers", plan.settings.concurrency.transfers, run.signal),
+      poolOptions("transfers", plan.settings.concurrency.transfers, run.starting),
       async (ref) => {
         const result = await transferBottle(ref, {
           store: run.store,
@@ -204,7 +269,11 @@ async function transferBottles(run: Run, manifests: ManifestWriter): Promise<Set
           },
           onRetry: (key, attempt, delayMs, error) =>
             run.emit({ type: "retry", key, attempt, delayMs, error: errorMessage(error) }),
+        }).catch((error: unknown) => {
+          run.noteFull(error);
+          throw error;
         });
+        run.storedBytes += result.size;
         state.entries[ref.key] = {
           sha256: result.sha256,
           size: result.size,
@@ -234,16 +303,27 @@ async function transferBottles(run: Run, manifests: ManifestWriter): Promise<Set
       } else {
         failed.add(ref.key);
         report.errors.push(toRunError(ref.key, result.error));
-        run.emit({ type: "file", key: ref.key, outcome: "failed", error: errorMessage(result.error) });
+        // A full store is said once, by the run's own error (RunOutOfSpaceError), not per bottle.
+        if (storageFullIn(result.error, run.store.location) === undefined)
+          run.emit({ type: "file", key: ref.key, outcome: "failed", error: errorMessage(result.error) });
       }
     });
   });
   await checkpoints.settled();
-  // Items the pool never started (aborted run) count as failed.
+  // Items the pool never started (aborted run, full store) count as failed.
+  let notStarted = 0;
   for (const ref of plan.transfers) {
     if (failed.has(ref.key) || state.entries[ref.key]?.sha256 === ref.sha256) continue;
     failed.add(ref.key);
-    report.errors.push({ key: ref.key, message: "not started: the run was cancelled" });
+    notStarted++;
+    // A full store: one entry for them all (the report must fit in what space is left).
+    if (!run.full) report.errors.push({ key: ref.key, message: "not started: the run was cancelled" });
+  }
+  if (run.full && notStarted > 0) {
+    report.errors.push({
+      key: "(run)",
+      message: `${notStarted} transfer(s) not started: ${run.full.message}`,
+    });
   }
   return failed;
 }
@@ -273,6 +353,7 @@ class Checkpoints {
     this.saving = this.saving
       .then(() => saveState(this.run.store, this.run.state, this.run.now()))
       .catch((error: unknown) => {
+        this.run.noteFull(error);
         this.error ??= error;
       });
   }
@@ -409,7 +490,8 @@ async function prune(run: Run): Promise<void> {
  * (each best effort: the store may be what failed). Returns the error to throw: one line, the cause
  * kept; the caller releases the lease.
  */
-async function recordEscape(run: Run, error: unknown): Promise<RunFailedError> {
+async function recordEscape(run: Run, error: unknown): Promise<HbsyncError> {
+  if (run.noteFull(error) && run.full) return outOfSpace(run, run.full);
   const { report } = run;
   report.status = "failed";
   report.errors.push(toRunError("(run)", error));
@@ -421,6 +503,43 @@ async function recordEscape(run: Run, error: unknown): Promise<RunFailedError> {
     () => false,
   );
   return new RunFailedError(report.runId, error, written ? reportKey : undefined);
+}
+
+/**
+ * The store is full: the run ends as failed with what it stored recorded, the state and the report
+ * each written if they still fit (best effort: the lease is released by the caller either way).
+ * Returns the one error to report: the space the run still needs, planned bytes minus stored.
+ */
+async function outOfSpace(run: Run, full: StorageFullError): Promise<RunOutOfSpaceError> {
+  const { report, plan, state } = run;
+  report.status = "failed";
+  // What was held back for this moment: the state and the report fit in it.
+  await run.store.releaseReserve?.().catch(() => {});
+  if (!report.errors.some((error) => error.message.includes(full.message)))
+    report.errors.push({ key: "(run)", message: full.message });
+  report.counts.failed = report.errors.length;
+  const stateSaved = await saveState(run.store, state, run.now()).then(
+    () => true,
+    () => false,
+  );
+  const reportKey = run.options.reportKey ?? runReportKey(report.runId);
+  const written = await finish(run).then(
+    () => true,
+    () => false,
+  );
+  // The API files not published yet are part of what the run still has to write.
+  const apiLeft = plan.api
+    .filter((ref) => state.api?.[ref.key]?.sha256 !== ref.sha256)
+    .reduce((sum, ref) => sum + ref.size, 0);
+  return new RunOutOfSpaceError({
+    runId: report.runId,
+    full,
+    plannedBytes: plan.totals.bytes + apiLeft,
+    storedBytes: run.storedBytes,
+    stored: plan.transfers.filter((ref) => state.entries[ref.key]?.sha256 === ref.sha256).length,
+    stateSaved,
+    reportKey: written ? reportKey : undefined,
+  });
 }
 
 /** True while the run's lease (if any) is still its own, checked with a renewal. */

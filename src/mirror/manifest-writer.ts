@@ -28,7 +28,8 @@ export class ManifestWriter {
       manifests: NonNullable<MirrorState["manifests"]>;
       now: () => Date;
       onStored: () => void;
-      onError: (error: RunError) => void;
+      /** A manifest could not be read or stored: the report's entry, and the error itself. */
+      onError: (error: RunError, cause: unknown) => void;
     },
   ) {
     this.fetched = new Map(fetched);
@@ -52,7 +53,7 @@ export class ManifestWriter {
 
   fetchFailed(key: string, error: unknown): void {
     this.failed.add(key);
-    this.record.onError(toRunError(key, error));
+    this.record.onError(toRunError(key, error), error);
   }
 
   /** A bottle is in the store: stores its manifest if that was the last bottle it waited for. */
@@ -82,7 +83,7 @@ export class ManifestWriter {
     } catch (error) {
       this.stored.delete(manifest.key);
       this.failed.add(manifest.key);
-      this.record.onError(toRunError(manifest.key, error));
+      this.record.onError(toRunError(manifest.key, error), error);
       return;
     }
     this.record.manifests[manifest.key] = {

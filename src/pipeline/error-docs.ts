@@ -53,6 +53,13 @@ const MIRROR_MESSAGES: Array<{ message: string; meaning: string; fix: string }> 
     fix: "Re-run: completed bottles are kept. Report the bug with the run report (`_sync/runs/<runId>.json`); `HBSYNC_DEBUG=1` prints the stack trace.",
   },
   {
+    message:
+      "sync R stopped: no space left on P (ENOSPC); it needs N more free space (X planned, Y stored); state saved, report: _sync/runs/R.json",
+    meaning:
+      "A write into the folder mirror failed because its filesystem is full (`ENOSPC`; `disk quota exceeded … (EDQUOT)` when a quota is used up). No transfer starts after the first such write; those in flight end, and nothing partial is visible (a failed write leaves no file). N is what the run still has to write: the bottles it planned minus those it stored, plus the API files. While it runs a sync holds a little room back (`<dest>/.tmp/reserve`) and frees it at this point, so the state and the report fit; when even they cannot be written the line says so. The lease is released; nothing was published or pruned.",
+    fix: "Free at least N on that filesystem (or raise the quota), or point `--dest` at one with room, then re-run: the bottles stored are kept and not downloaded again. `hbsync plan` shows the bytes a sync will write.",
+  },
+  {
     message: "sync R failed: E (report: _sync/runs/R.json)",
     meaning:
       "A step of the run failed in a way it could not carry on from (a state or report write, the store itself). What the run finished is recorded in the state; nothing was pruned.",

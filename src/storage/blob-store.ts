@@ -102,6 +102,13 @@ export interface BlobStore {
    * (no open); null when absent. Lets a server reuse bytes it read from the same file version.
    */
   localIdentity?(key: string): Promise<string | null>;
+  /**
+   * Hold `bytes` of space back for the records a run writes when the store fills up (its state and
+   * report); false when they do not fit. Optional (fs): stores that do not fill up have no need.
+   */
+  reserve?(bytes: number): Promise<boolean>;
+  /** Free what `reserve` held: at the first full write, so the records fit, and when the run ends. */
+  releaseReserve?(): Promise<void>;
   /** Release sockets/handles. */
   close?(): Promise<void>;
 }

@@ -82,3 +82,50 @@ export class IntegrityError extends StorageError {
     this.actual = actual;
   }
 }
+
+/** The errno codes of a full filesystem (ENOSPC) or an exhausted quota (EDQUOT), as Node raises them. */
+const FULL_CODES = new Set(["ENOSPC", "EDQUOT"]);
+
+/**
+ * A write failed because the filesystem is full (ENOSPC) or the user's quota is used up (EDQUOT).
+ * Nothing partial is visible under the key: the temp file is gone. Retrying does not help until space
+ * is freed, so a sync stops starting transfers at the first one (src/mirror/execute.ts).
+ */
+export class StorageFullError extends StorageError {
+  readonly location: string;
+  readonly code: "ENOSPC" | "EDQUOT";
+
+  constructor(location: string, code: "ENOSPC" | "EDQUOT", options: { key?: string; cause?: unknown } = {}) {
+    const what = code === "EDQUOT" ? "disk quota exceeded" : "no space left";
+    super(
+      `${options.key === undefined ? "" : `cannot store ${options.key}: `}${what} on ${location} (${code})`,
+      {
+        ...options,
+        fix: `free space on that filesystem${code === "EDQUOT" ? " (or raise the quota)" : ""}, or point --dest at one with room; a re-run keeps what is stored`,
+      },
+    );
+    this.name = "StorageFullError";
+    this.location = location;
+    this.code = code;
+  }
+}
+
+/**
+ * `error` as a StorageFullError when it, or an error in its `cause` chain, is one or carries ENOSPC /
+ * EDQUOT; otherwise undefined.
+ */
+export function storageFullIn(error: unknown, location: string, key?: string): StorageFullError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof StorageFullError) return current;
+    const code = (current as NodeJS.ErrnoException).code;
+    if (code !== undefined && FULL_CODES.has(code)) {
+      return new StorageFullError(location, code as "ENOSPC" | "EDQUOT", {
+        cause: current,
+        ...(key === undefined ? {} : { key }),
+      });
+    }
+    current = current.cause;
+  }
+  return undefined;
+}

@@ -16,6 +16,9 @@
  * - Every path is checked to stay inside the root after resolving symlinks (realpath), so a symlink
  *   planted in the tree cannot redirect a write or a read outside it.
  * - Temp files older than a day (left by a killed run) are removed when the store is first used.
+ * - A write that fails with ENOSPC or EDQUOT (write, fsync, rename, mkdir) is a StorageFullError
+ *   naming the root; its temp file is removed, so the space it took is free again. `reserve` holds
+ *   room back for the run's state and report, released when the disk fills (fs-reserve.ts).
  */
 import { randomUUID } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
@@ -37,12 +40,20 @@ import { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { forEachBounded } from "../shared/concurrency.ts";
 import type { BlobStat, BlobStore, LocalFile, PutOptions, PutResult } from "./blob-store.ts";
-import { InvalidKeyError, NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
+import {
+  InvalidKeyError,
+  NotFoundError,
+  RangeNotSatisfiableError,
+  StorageError,
+  storageFullIn,
+} from "./errors.ts";
+import { releaseReserve, writeReserve } from "./fs-reserve.ts";
 import { assertValidExpectation, HashingWritable } from "./hashing.ts";
 import { assertValidKey, assertValidPrefix, compareKeys, TEMP_DIR } from "./keys.ts";
 import { assertValidRange } from "./range.ts";
 
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+const RESERVE_NAME = "reserve";
 
 function errnoCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
@@ -193,7 +204,7 @@ export class FsStore implements BlobStore {
       return { key, size, sha256 };
     } catch (error) {
       await rm(temp, { force: true });
-      throw error;
+      throw storageFullIn(error, this.location, key) ?? error;
     }
   }
 
@@ -213,7 +224,7 @@ export class FsStore implements BlobStore {
     } catch (error) {
       for (const file of files) this.unsynced.add(file);
       for (const folder of folders) this.unsyncedFolders.add(folder);
-      throw error;
+      throw storageFullIn(error, this.location) ?? error;
     }
   }
 
@@ -267,9 +278,21 @@ export class FsStore implements BlobStore {
         if (errnoCode(error) === "EEXIST") return false;
         throw error;
       }
+    } catch (error) {
+      throw storageFullIn(error, this.location, key) ?? error;
     } finally {
       await rm(temp, { force: true });
     }
+  }
+
+  /** Holds `bytes` back in `.tmp/reserve` (see fs-reserve.ts); false when they do not fit. */
+  async reserve(bytes: number): Promise<boolean> {
+    return writeReserve(join(await this.init(), TEMP_DIR, RESERVE_NAME), bytes);
+  }
+
+  /** Frees the space `reserve` held. */
+  async releaseReserve(): Promise<void> {
+    await releaseReserve(join(await this.init(), TEMP_DIR, RESERVE_NAME));
   }
 
   async delete(key: string): Promise<void> {
