@@ -3,8 +3,9 @@
 #   1. start a local Homebrew upstream (`hbsync emulator`: signed API + OCI registry + blob host),
 #   2. sync it into ./mirror (`hbsync sync`), 3. re-hash it (`hbsync verify`),
 #   4. serve it (`hbsync serve`), 5. fetch one bottle with curl at the URL brew computes and check
-#      its sha256, 6. print lines to paste: that check, the same with a real brew 6 (which must trust the
-#      demo upstream's key, saved as <dest>.upstream-key.pem), and the two `export HOMEBREW_…_DOMAIN=…` lines.
+#      its sha256, then the status page (its URL printed), 6. print lines to paste: that check, the same
+#      with a real brew 6 (which must trust the demo upstream's key, saved as <dest>.upstream-key.pem),
+#      and the two `export HOMEBREW_…_DOMAIN=…` lines.
 # Usage: bash scripts/demo.sh [--keep-serving] [--dest DIR] [--synthetic N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     --keep-serving) KEEP_SERVING=1 ;;
     --dest) DEST="$2"; shift ;;
     --synthetic) SYNTHETIC="$2"; shift ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
     *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -72,6 +73,7 @@ echo "==> 4. hbsync serve --dest $DEST"
 PIDS+=($!)
 SERVE_PID=${PIDS[-1]}
 wait_for_json "$WORK/serve.json" "hbsync serve" "$SERVE_PID"
+BASE_URL=$(json_field "$WORK/serve.json" url)
 BOTTLE_DOMAIN=$(json_field "$WORK/serve.json" bottleDomain)
 API_DOMAIN=$(json_field "$WORK/serve.json" apiDomain)
 
@@ -98,13 +100,16 @@ fi
 echo "    GET $URL"
 echo "    sha256 $GOT (matches the signed index)"
 curl --silent --show-error --fail --head "$API_DOMAIN/formula.jws.json" | grep -i '^last-modified' | sed 's/^/    api\/formula.jws.json /'
+curl --silent --show-error --fail --output /dev/null "$BASE_URL/"
+curl --silent --show-error --fail --output /dev/null "$BASE_URL/status.json"
+echo "    status page $BASE_URL/ (and $BASE_URL/status.json for monitoring)"
 
 echo "==> 6. check it yourself while the mirror is served (run the demo with --keep-serving), at the URL brew computes:"
 echo "    curl -fsS '$URL' | sha256sum   # expect $SHA256"
 echo "    with a real brew 6, once $KEY_COPY replaces \$(brew --repository)/Library/Homebrew/api/homebrew-1.pem"
 echo "    (the demo upstream signs with its own key; put Homebrew's file back afterwards):"
 echo "    HOMEBREW_API_DOMAIN=$API_DOMAIN HOMEBREW_BOTTLE_DOMAIN=$BOTTLE_DOMAIN HOMEBREW_NO_AUTO_UPDATE=1 brew install $FORMULA && $FORMULA"
-echo "==> 7. point brew at the mirror:"
+echo "==> 7. point brew at the mirror (status page: $BASE_URL/):"
 echo "export HOMEBREW_BOTTLE_DOMAIN=$BOTTLE_DOMAIN"
 echo "export HOMEBREW_API_DOMAIN=$API_DOMAIN"
 

@@ -414,17 +414,27 @@ async function commitFailed(run: Run): Promise<RunReport> {
  */
 async function publishApi(run: Run): Promise<void> {
   const { store, plan, report, state } = run;
-  run.emit({ type: "phase", phase: "publish", detail: `${plan.api.length} API files` });
+  const published = state.api ?? {};
+  state.api = published;
+  // Unchanged: recorded with the same sha256 and still in the store.
+  const changed: typeof plan.api = [];
+  for (const ref of plan.api) {
+    if (published[ref.key]?.sha256 !== ref.sha256 || (await store.stat(ref.key)) === null) changed.push(ref);
+  }
+  const unchanged = plan.api.length - changed.length;
+  run.emit({
+    type: "phase",
+    phase: "publish",
+    detail:
+      changed.length === 0
+        ? `${plan.api.length} API files, all unchanged`
+        : `${changed.length} of ${plan.api.length} API files changed (${unchanged} unchanged)`,
+  });
+  report.counts.apiUnchanged += unchanged;
   await run.time("publish", async () => {
     await store.flush?.();
     const inMemory = new Map((run.options.apiFiles ?? []).map((file) => [file.key, file]));
-    state.api ??= {};
-    for (const ref of plan.api) {
-      const previous = state.api[ref.key];
-      if (previous?.sha256 === ref.sha256 && (await store.stat(ref.key)) !== null) {
-        report.counts.apiUnchanged++;
-        continue;
-      }
+    for (const ref of changed) {
       const file = inMemory.get(ref.key);
       const body = file ? file.bytes : await readStaged(store, ref.staged, ref.key);
       await store.put(ref.key, body, {
@@ -433,7 +443,7 @@ async function publishApi(run: Run): Promise<void> {
         contentType: "application/json",
         deferSync: true,
       });
-      state.api[ref.key] = { sha256: ref.sha256, size: ref.size, syncedAt: run.now().toISOString() };
+      published[ref.key] = { sha256: ref.sha256, size: ref.size, syncedAt: run.now().toISOString() };
       report.counts.apiPublished++;
     }
   });

@@ -155,6 +155,39 @@ describe("mirror/sync", () => {
       expect(report.counts.apiUnchanged).toBe(3);
     });
 
+    it("says in its publish line how many API files changed and how many are unchanged", async () => {
+      const store = memoryStore();
+      const upstream = fakeUpstream(["wget"]);
+      const publishLine = async (runId: string) => {
+        const details: string[] = [];
+        const { report } = await syncMirror({
+          store,
+          api: upstream.api,
+          registry: upstream.registry,
+          settings: settings(),
+          runId,
+          now: () => NOW,
+          retry: instantRetry([]),
+          onProgress: (event) => {
+            if (event.type === "phase" && event.phase === "publish") details.push(event.detail ?? "");
+          },
+        });
+        return { details, report };
+      };
+
+      const first = await publishLine("run-1");
+      const [apiKey] = [...store.objects.keys()].filter((key) => key.startsWith("api/"));
+      await store.delete(apiKey as string);
+      const second = await publishLine("run-2");
+      const third = await publishLine("run-3");
+
+      expect(first.details).toEqual(["3 of 3 API files changed (0 unchanged)"]);
+      expect(second.details).toEqual(["1 of 3 API files changed (2 unchanged)"]);
+      expect(second.report.counts).toMatchObject({ apiPublished: 1, apiUnchanged: 2 });
+      expect(third.details).toEqual(["3 API files, all unchanged"]);
+      expect(third.report.counts).toMatchObject({ apiPublished: 0, apiUnchanged: 3 });
+    });
+
     it("adopts a bottle already stored (killed run) after a re-hash instead of downloading it", async () => {
       const upstream = fakeUpstream(["wget"]);
       const sha = upstream.shaOf("wget", "arm64_sequoia");
