@@ -51,6 +51,12 @@ export interface Assumptions {
   logKbPerBottle: number;
   /** CloudWatch Logs retention in days (logs stored ≈ monthly ingestion × retention / 30.4375). */
   logRetentionDays: number;
+  /** Metric time series Container Insights publishes for the cluster while a sync task runs. */
+  containerInsightsMetrics: number;
+  /** Container Insights performance log events per task-hour, KB (CloudWatch Logs ingestion). */
+  containerInsightsKbPerTaskHour: number;
+  /** Secrets Manager GetSecretValue calls per run (the Slack webhook, read once per notifying function). */
+  secretCallsPerRun: number;
   /** Fraction off on-demand Fargate vCPU/memory on FARGATE_SPOT. */
   spotDiscount: number;
   /** Memory the worker needs: a base plus a buffer per concurrent transfer. */
@@ -93,6 +99,9 @@ export const DEFAULT_ASSUMPTIONS: Readonly<Assumptions> = Object.freeze({
   logKbPerRun: 20,
   logKbPerBottle: 0.5,
   logRetentionDays: 30,
+  containerInsightsMetrics: 24,
+  containerInsightsKbPerTaskHour: 120,
+  secretCallsPerRun: 2,
   spotDiscount: 0.7,
   lambdaMemoryBaseMb: 512,
   lambdaMemoryPerTransferMb: 128,
@@ -129,6 +138,9 @@ const DESCRIPTIONS: Record<keyof Assumptions, string> = {
   logKbPerRun: "log volume per run, KB",
   logKbPerBottle: "log volume per transferred bottle, KB",
   logRetentionDays: "CloudWatch Logs retention, days",
+  containerInsightsMetrics: "Container Insights metric time series sent while a sync task runs",
+  containerInsightsKbPerTaskHour: "Container Insights performance log events per task-hour, KB",
+  secretCallsPerRun: "Secrets Manager GetSecretValue calls per run",
   spotDiscount: "Fargate Spot discount off on-demand vCPU and memory",
   lambdaMemoryBaseMb: "worker memory need: base, MB",
   lambdaMemoryPerTransferMb: "worker memory need: per concurrent transfer, MB",

@@ -145,6 +145,7 @@ function priceUsage(input: CostInput, usage: Usage, prices: RegionPrices, a: Ass
     ),
     line("EventBridge", "schedule invocations", usage.runsPerMonth, prices.eventbridge.scheduledInvocation),
   );
+  items.push(...monitoringItems(usage, prices));
   if (input.network.nat) {
     items.push(
       line(
@@ -154,6 +155,41 @@ function priceUsage(input: CostInput, usage: Usage, prices: RegionPrices, a: Ass
         prices.nat.hour,
       ),
       line("VPC", "NAT gateway data processed", usage.nat.processedGb, prices.nat.gbProcessed),
+    );
+  }
+  return items;
+}
+
+/** The dashboard, alarms, secret and Container Insights; a line only for what the stack deploys. */
+function monitoringItems(usage: Usage, prices: RegionPrices): LineItem[] {
+  const m = usage.monitoring;
+  const items: LineItem[] = [];
+  if (m.dashboards > 0) {
+    items.push(line("CloudWatch", "dashboard", m.dashboards, prices.cloudwatch.dashboardMonth));
+  }
+  if (m.alarms > 0) {
+    items.push(line("CloudWatch", `metric alarms (${m.alarms})`, m.alarms, prices.cloudwatch.alarmMonth));
+  }
+  if (m.secrets > 0) {
+    items.push(
+      line("Secrets Manager", "Slack webhook secret", m.secrets, prices.secretsManager.secretMonth),
+      line("Secrets Manager", "GetSecretValue calls", m.secretCalls, prices.secretsManager.apiCall),
+    );
+  }
+  if (m.insightsMetricMonths > 0 || m.insightsLogGb > 0) {
+    items.push(
+      line(
+        "CloudWatch",
+        "Container Insights metrics (hours a task runs)",
+        m.insightsMetricMonths,
+        prices.cloudwatch.metricMonth,
+      ),
+      line(
+        "CloudWatch Logs",
+        "Container Insights performance events",
+        m.insightsLogGb,
+        prices.cloudwatchLogs.ingestionGb,
+      ),
     );
   }
   return items;

@@ -14,6 +14,25 @@ export interface DeploymentFacts {
   network?: Partial<CostInput["network"]>;
 }
 
+/**
+ * What infra/terraform/modules creates per environment, counted from the HCL (tests/unit/cost/from-config
+ * counts the resources again, so a new alarm cannot go unpriced):
+ * - modules/monitoring: per Lambda function (orchestrator, worker) an Errors, a Throttles and a Duration
+ *   alarm, per function a dead-letter-queue depth alarm, and one alarm on failed ECS tasks; one dashboard;
+ * - modules/ecs: Container Insights enabled on the cluster;
+ * - modules/notifications: one Secrets Manager secret (the Slack webhook URL) when Slack is enabled.
+ */
+export const DEPLOYED_MONITORING = {
+  functions: 2,
+  alarmsPerFunction: 4,
+  otherAlarms: 1,
+  dashboards: 1,
+  containerInsights: true,
+} as const;
+
+export const DEPLOYED_ALARMS =
+  DEPLOYED_MONITORING.functions * DEPLOYED_MONITORING.alarmsPerFunction + DEPLOYED_MONITORING.otherAlarms;
+
 /** The one mapping from a resolved environment of config.yaml to the estimator's input. */
 export function costInputFromEnvironment(env: EnvironmentConfig, facts: DeploymentFacts = {}): CostInput {
   const parsed = parseSchedule(env.schedule_expression);
@@ -54,6 +73,12 @@ export function costInputFromEnvironment(env: EnvironmentConfig, facts: Deployme
       nat,
       natGateways: nat ? (facts.network?.natGateways ?? 1) : 0,
       s3GatewayEndpoint: facts.network?.s3GatewayEndpoint ?? false,
+    },
+    monitoring: {
+      dashboards: DEPLOYED_MONITORING.dashboards,
+      alarms: DEPLOYED_ALARMS,
+      secrets: env.notifications.slack.enabled ? 1 : 0,
+      containerInsights: DEPLOYED_MONITORING.containerInsights,
     },
     budgetUsd: env.budget_usd,
   };

@@ -45,6 +45,9 @@ export interface RegionPrices {
   /** Data transfer out to the internet, first paid tier (up to 10 TB/month). */
   dataTransferOutGb: Price;
   cloudwatchLogs: { ingestionGb: Price; storageGbMonth: Price };
+  /** Dashboards, standard-resolution alarms and custom metrics (what Container Insights publishes). */
+  cloudwatch: { dashboardMonth: Price; alarmMonth: Price; metricMonth: Price };
+  secretsManager: { secretMonth: Price; apiCall: Price };
   eventbridge: { scheduledInvocation: Price };
   nat: { hour: Price; gbProcessed: Price };
 }
@@ -66,6 +69,7 @@ const SOURCES = {
   dataTransfer: "https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer",
   cloudwatch: "https://aws.amazon.com/cloudwatch/pricing/",
   eventbridge: "https://aws.amazon.com/eventbridge/pricing/",
+  secretsManager: "https://aws.amazon.com/secrets-manager/pricing/",
   vpc: "https://aws.amazon.com/vpc/pricing/",
 } as const;
 
@@ -119,6 +123,20 @@ const US_EAST_1: RegionPrices = {
   cloudwatchLogs: {
     ingestionGb: price(0.5, "GB", SOURCES.cloudwatch, "Standard log class, collect (data ingestion)"),
     storageGbMonth: price(0.03, "GB-month", SOURCES.cloudwatch, "store (archival), compressed"),
+  },
+  cloudwatch: {
+    dashboardMonth: price(3, "dashboard-month", SOURCES.cloudwatch, "$3.00 per dashboard per month"),
+    alarmMonth: price(0.1, "alarm-month", SOURCES.cloudwatch, "standard resolution (60 s), per alarm metric"),
+    metricMonth: price(
+      0.3,
+      "metric-month",
+      SOURCES.cloudwatch,
+      "custom metrics, first 10,000/month; prorated by the hours a metric is sent (Container Insights metrics are billed as custom metrics)",
+    ),
+  },
+  secretsManager: {
+    secretMonth: price(0.4, "secret-month", SOURCES.secretsManager, "$0.40 per secret per month, prorated"),
+    apiCall: price(0.000005, "API call", SOURCES.secretsManager, "$0.05 per 10,000 API calls"),
   },
   eventbridge: {
     scheduledInvocation: price(

@@ -42,6 +42,18 @@ export interface CostInput {
     /** An S3 gateway VPC endpoint keeps S3 traffic off the NAT gateway. */
     s3GatewayEndpoint: boolean;
   };
+  /**
+   * What infra/terraform deploys besides the functions and the task, priced per month: the CloudWatch
+   * dashboard and metric alarms (modules/monitoring), the Slack webhook secret (modules/notifications,
+   * when Slack is on) and Container Insights on the ECS cluster (modules/ecs).
+   */
+  monitoring: {
+    dashboards: number;
+    /** Standard-resolution metric alarms. */
+    alarms: number;
+    secrets: number;
+    containerInsights: boolean;
+  };
   /** Monthly budget in USD; 0 = none. */
   budgetUsd: number;
 }

@@ -44,6 +44,19 @@ export interface Usage {
   egressGb: number;
   logs: { ingestedGb: number; storedGb: number };
   nat: { gatewayHours: number; processedGb: number; s3ProcessedGb: number };
+  /**
+   * The monitoring the stack deploys: dashboards, alarms and secrets bill per month; Container Insights
+   * bills its metrics only for the hours a task sends them (none when runs go to the Lambda worker) and
+   * its performance log events as log ingestion.
+   */
+  monitoring: {
+    dashboards: number;
+    alarms: number;
+    secrets: number;
+    secretCalls: number;
+    insightsMetricMonths: number;
+    insightsLogGb: number;
+  };
   initialSync: { gb: number; worker: "lambda" | "ecs"; seconds: number };
 }
 
@@ -101,6 +114,18 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
   const s3ViaNat = input.network.nat && !input.network.s3GatewayEndpoint ? runs * gbPerRun : 0;
   const natProcessed = input.network.nat ? runs * gbPerRun + s3ViaNat : 0;
 
+  // A metric is billed for each hour in which it is sent: a run's task touches ⌈its length in hours⌉ hours.
+  const taskHoursPerMonth = worker === "ecs" ? (runs * ecsSeconds) / 3600 : 0;
+  const insightsHours =
+    input.monitoring.containerInsights && worker === "ecs"
+      ? Math.min(a.hoursPerMonth, runs * Math.ceil(ecsSeconds / 3600))
+      : 0;
+  const insightsMetricMonths =
+    a.hoursPerMonth > 0 ? (a.containerInsightsMetrics * insightsHours) / a.hoursPerMonth : 0;
+  const insightsLogGb = input.monitoring.containerInsights
+    ? (taskHoursPerMonth * a.containerInsightsKbPerTaskHour) / KB_PER_GB
+    : 0;
+
   const initialGb = mirrorGb + apiGbPerRun;
   const initialWorker = mirrorGb > input.sizeThresholdGb ? "ecs" : "lambda";
   const initialSeconds =
@@ -134,7 +159,7 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
       : { secondsPerRun: 0, invocationsPerRun: 0, gbSecondsPerMonth: 0, requestsPerMonth: 0 },
     ecsTask: onLambda
       ? { secondsPerRun: 0, taskHoursPerMonth: 0 }
-      : { secondsPerRun: ecsSeconds, taskHoursPerMonth: (runs * ecsSeconds) / 3600 },
+      : { secondsPerRun: ecsSeconds, taskHoursPerMonth },
     s3: {
       storedGb: mirrorGb + supersededGb + apiGbPerRun,
       supersededGb,
@@ -148,6 +173,14 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
       storedGb: logsIngestedGb * (a.logRetentionDays / a.daysPerMonth),
     },
     nat: { gatewayHours: natHours, processedGb: natProcessed, s3ProcessedGb: s3ViaNat },
+    monitoring: {
+      dashboards: input.monitoring.dashboards,
+      alarms: input.monitoring.alarms,
+      secrets: input.monitoring.secrets,
+      secretCalls: input.monitoring.secrets > 0 ? runs * a.secretCallsPerRun : 0,
+      insightsMetricMonths,
+      insightsLogGb,
+    },
     initialSync: { gb: initialGb, worker: initialWorker, seconds: initialSeconds },
   };
 }

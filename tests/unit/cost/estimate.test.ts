@@ -144,6 +144,70 @@ describe("cost/estimate", () => {
       expect(estimate.usage.worker).toBe("ecs");
     });
 
+    it("prices the dashboard, the alarms, the Slack secret and Container Insights (case D)", () => {
+      // Case B's ECS runs (rate(7 days), 28-day month → 4 runs of 450 s = 0.125 h each; 0.5 task-hours)
+      // with what the stack deploys besides them: 1 dashboard, 9 alarms, 1 secret, Container Insights.
+      //
+      // dashboard: 1 × $3.00 → 3,000,000 µ$; alarms: 9 × $0.10 = $0.90 → 900,000 µ$
+      // secret: 1 × $0.40 → 400,000 µ$; GetSecretValue: 4 runs × 2 = 8 × $0.000005 = $0.00004 → 40 µ$
+      // Container Insights metrics: each run sends during ⌈450 / 3,600⌉ = 1 hour → 4 of 730 hours × 24
+      //   series = 0.1315068493 metric-months × $0.30 = $0.0394520548 → 39,452 µ$
+      // performance events: 0.5 task-hours × 120 KB = 60 KB = 0.0000572205 GB × $0.50 → 29 µ$
+      const input = costInput({
+        schedule: "rate(7 days)",
+        sizeThresholdGb: 20,
+        mirror: {
+          tags: ["arm64_sequoia", "x86_64_linux"],
+          include: [],
+          exclude: [],
+          retentionDays: 14,
+          transfersConcurrency: 4,
+        },
+        monitoring: { dashboards: 1, alarms: 9, secrets: 1, containerInsights: true },
+      });
+      const a = assume({
+        daysPerMonth: 28,
+        bottlesPerTag: 2000,
+        allTagFraction: 0,
+        averageBottleMb: 25.6,
+        weeklyChurnFraction: 0.25,
+        apiMbPerRun: 0,
+        ecsThroughputMbPerSecond: 64,
+        ecsOverheadSeconds: 50,
+        clientEgressGbPerMonth: 0,
+      });
+      const withMonitoring = estimateMonthlyCost(input, pricesFor("us-east-1"), a);
+      expect(withMonitoring.usage.worker).toBe("ecs");
+      expect(micros(withMonitoring)).toMatchObject({
+        "CloudWatch: dashboard": 3_000_000,
+        "CloudWatch: metric alarms (9)": 900_000,
+        "Secrets Manager: Slack webhook secret": 400_000,
+        "Secrets Manager: GetSecretValue calls": 40,
+        "CloudWatch: Container Insights metrics (hours a task runs)": 39_452,
+        "CloudWatch Logs: Container Insights performance events": 29,
+      });
+      const without = estimateMonthlyCost(
+        { ...input, monitoring: { dashboards: 0, alarms: 0, secrets: 0, containerInsights: false } },
+        pricesFor("us-east-1"),
+        a,
+      );
+      expect(withMonitoring.totalMicros - without.totalMicros).toBe(
+        3_000_000 + 900_000 + 400_000 + 40 + 39_452 + 29,
+      );
+    });
+
+    it("bills no Container Insights when the runs go to the worker Lambda (no task sends metrics)", () => {
+      const estimate = estimateMonthlyCost(
+        costInput({ monitoring: { dashboards: 1, alarms: 9, secrets: 0, containerInsights: true } }),
+        pricesFor("us-east-1"),
+        DEFAULT_ASSUMPTIONS,
+      );
+      expect(estimate.usage.worker).toBe("lambda");
+      const items = estimate.lineItems.map((line) => `${line.service}: ${line.item}`);
+      expect(items).toContain("CloudWatch: dashboard");
+      expect(items.filter((item) => /Container Insights|Secrets Manager/.test(item))).toEqual([]);
+    });
+
     it("prices an arm64 Fargate Spot environment in us-west-2 as computed by hand (case C)", () => {
       // rate(1 day), 30-day month → 30 runs. 1 tag × 500 bottles + 20% `all` = 600 bottles × 51.2 MB = 30 GB.
       // Churn 0.7/week → 600 × 0.7 × 30/7 = 1,800 bottles/month → 60 bottles = 3 GB per run > 2 GB → ECS.

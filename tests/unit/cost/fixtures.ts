@@ -17,6 +17,8 @@ export function costInput(
     ecs: { cpu: 2048, memoryMb: 8192, ephemeralGb: 21, architecture: "x86_64" },
     mirror: { tags: ["arm64_sequoia"], include: [], exclude: [], retentionDays: 7, transfersConcurrency: 4 },
     network: { nat: false, natGateways: 0, s3GatewayEndpoint: false },
+    // Nothing besides the run's own resources unless a test is about them (the hand computations).
+    monitoring: { dashboards: 0, alarms: 0, secrets: 0, containerInsights: false },
     budgetUsd: 0,
     ...rest,
     schedule: parsed.schedule,

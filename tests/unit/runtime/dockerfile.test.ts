@@ -1,6 +1,6 @@
 /**
  * docker/Dockerfile, read as text (no Docker engine here): what the image promises the ECS module
- * (infra/terraform/modules/ecs) — node:22-slim, a numeric non-root user, scratch data only under
+ * (infra/terraform/modules/ecs) — node:22-slim pinned by digest, a numeric non-root user, scratch data only under
  * /scratch with a read-only root filesystem, nothing but the bundle — and that every file it copies is
  * one `npm run build` produces.
  */
@@ -55,8 +55,9 @@ afterAll(() => rm(outDir, { recursive: true, force: true }));
 
 describe("docker/Dockerfile", () => {
   describe("final stage", () => {
-    it("runs on node:22-slim", () => {
-      expect(stage[0]).toEqual({ keyword: "FROM", args: "node:22-slim" });
+    it("runs on node:22-slim pinned by its digest (a tag can move, a digest cannot)", () => {
+      expect(stage[0]?.keyword).toBe("FROM");
+      expect(stage[0]?.args).toMatch(/^node:22-slim@sha256:[0-9a-f]{64}$/);
     });
 
     it("switches to the numeric non-root user the ECS module expects before the entry point", async () => {

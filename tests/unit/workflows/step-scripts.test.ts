@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { normaliseEventType, parseEvent } from "../../../src/notify/events.ts";
-import { loadActions, loadWorkflow, REPO_ROOT, type Step } from "./workflow-files.ts";
+import { allRunScripts, loadActions, loadWorkflow, REPO_ROOT, type Step } from "./workflow-files.ts";
 
 /**
  * Runs the shell of a few workflow steps for real (bash -eo pipefail, as GitHub does, with jq) against a
@@ -237,4 +237,109 @@ describe("annotate.sh", () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("::warning title=hbsync report missing::");
   });
+});
+
+describe("state-backend.sh (TF_STATE_BUCKET / TF_STATE_REGION for every job that runs terraform)", () => {
+  const script = join(REPO_ROOT, ".github/actions/state-backend/state-backend.sh");
+
+  /** Runs the script with a fake `aws` that records its arguments and prints `location`. */
+  function backend(env: Record<string, string>, location = "None", awsExit = 0) {
+    writeFileSync(
+      join(dir, "aws"),
+      `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>"${join(dir, "aws-calls")}"\nprintf '%s\\n' '${location}'\nexit ${awsExit}\n`,
+    );
+    chmodSync(join(dir, "aws"), 0o755);
+    writeFileSync(join(dir, "aws-calls"), "");
+    writeFileSync(join(dir, "github-env"), "");
+    const result = spawnSync("bash", [script], {
+      encoding: "utf8",
+      env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_ENV: join(dir, "github-env"), ...env },
+    });
+    return {
+      status: result.status ?? -1,
+      stdout: result.stdout + result.stderr,
+      exported: readFileSync(join(dir, "github-env"), "utf8"),
+      awsCalls: readFileSync(join(dir, "aws-calls"), "utf8").trim(),
+    };
+  }
+
+  it("defaults to the state bucket's own region (the bootstrap's), not the environment's AWS_REGION", () => {
+    const { status, exported, awsCalls } = backend(
+      { STATE_BUCKET: "acme-tf-state", AWS_REGION: "us-west-2" },
+      "eu-central-1",
+    );
+    expect(status).toBe(0);
+    expect(awsCalls).toBe(
+      "s3api get-bucket-location --bucket acme-tf-state --query LocationConstraint --output text",
+    );
+    expect(exported).toBe("TF_STATE_BUCKET=acme-tf-state\nTF_STATE_REGION=eu-central-1\n");
+  });
+
+  it.each([
+    ["None", "us-east-1"],
+    ["EU", "eu-west-1"],
+  ])("reads GetBucketLocation's %s as %s", (location, region) => {
+    const { exported } = backend({ STATE_BUCKET: "acme-tf-state", AWS_REGION: "us-west-2" }, location);
+    expect(exported).toContain(`TF_STATE_REGION=${region}\n`);
+  });
+
+  it("takes TF_STATE_REGION as given without asking S3", () => {
+    const { status, exported, awsCalls } = backend({
+      STATE_BUCKET: "acme-tf-state",
+      STATE_REGION: "ap-southeast-2",
+      AWS_REGION: "us-west-2",
+    });
+    expect(status).toBe(0);
+    expect(awsCalls).toBe("");
+    expect(exported).toContain("TF_STATE_REGION=ap-southeast-2\n");
+  });
+
+  it("fails with one line when the bucket is unset, its region unreadable, or a value is malformed", () => {
+    expect(backend({}).stdout).toContain("::error title=TF_STATE_BUCKET is not set::");
+    const unreadable = backend({ STATE_BUCKET: "acme-tf-state" }, "AccessDenied", 254);
+    expect(unreadable.status).toBe(1);
+    expect(unreadable.stdout).toContain("::error title=State bucket region unknown::");
+    const injected = backend({ STATE_BUCKET: "acme-tf-state", STATE_REGION: "us-east-1\nEVIL=1" });
+    expect(injected.status).toBe(1);
+    expect(injected.exported).toBe("");
+  });
+
+  it("is what the deploy action and the rollback job use (neither falls back to AWS_REGION)", () => {
+    const deploy = loadActions().find((a) => a.path === ".github/actions/deploy/action.yml");
+    expect(deploy?.doc.runs.steps.some((s) => s.uses === "./.github/actions/state-backend")).toBe(true);
+    const rollback = loadWorkflow("cicd.yml").jobs.rollback;
+    expect(rollback?.steps?.some((s) => s.uses === "./.github/actions/state-backend")).toBe(true);
+    for (const { script: text, where } of allRunScripts()) {
+      expect(text, where).not.toMatch(/TF_STATE_REGION=\$\{[^}]*:-\$(AWS_REGION|region)\}/);
+    }
+  });
+});
+
+describe("cicd.yml rollback step", () => {
+  const rollbackStep = loadWorkflow("cicd.yml").jobs.rollback?.steps?.find((s) =>
+    s.run?.includes("hbsync.js rollback"),
+  );
+
+  it.skipIf(!hasJq)(
+    "names the commit it undoes (--expect-current), so it cannot downgrade a healthy environment",
+    () => {
+      writeFileSync(join(dir, "aws"), "#!/usr/bin/env bash\necho 123456789012\n");
+      chmodSync(join(dir, "aws"), 0o755);
+      const { status, calls } = runStep(rollbackStep, {
+        DEPLOY_ENV: "prod",
+        GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
+        FAKE_STDOUT: '{"project":{"name":"hbsync"}}',
+      });
+      expect(status).toBe(0);
+      expect(calls.at(-1)).toEqual([
+        "rollback",
+        "prod",
+        "--ledger",
+        "s3://hbsync-prod-artifacts-123456789012",
+        "--expect-current",
+        "0123456789abcdef0123456789abcdef01234567",
+        "--no-notify",
+      ]);
+    },
+  );
 });
