@@ -51,6 +51,17 @@ export interface ExecuteOptions {
    * slices and keeps each slice's report beside the plan, writing the run's report itself at the end.
    */
   reportKey?: string;
+  /**
+   * Where the state is read and recorded (default `_sync/state.json`). A shard of a sharded run
+   * (src/mirror/shards.ts) records its part instead: it never writes the state other shards share.
+   */
+  record?: StateRecord;
+}
+
+/** Reads the state a run starts from and records what it finished. */
+export interface StateRecord {
+  load(): Promise<MirrorState>;
+  save(state: MirrorState, now: Date): Promise<void>;
 }
 
 /**
@@ -175,7 +186,7 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
       message: `${entry.name} was rejected (${entry.reason}); the API would name its bottles, so it is not published: add it to mirror.formulae.exclude to publish without it`,
     });
   }
-  const loaded = await loadState(store);
+  const loaded = await (options.record ? options.record.load() : loadState(store));
   const state = { ...loaded, manifests: loaded.manifests ?? {} };
   // What the planner found gone from the store (the plan moves it again if the index still names it).
   for (const key of plan.forgotten ?? []) {
@@ -351,7 +362,7 @@ class Checkpoints {
     this.sinceSave = 0;
     this.lastSave = performance.now();
     this.saving = this.saving
-      .then(() => saveState(this.run.store, this.run.state, this.run.now()))
+      .then(() => record(this.run, this.run.state))
       .catch((error: unknown) => {
         this.run.noteFull(error);
         this.error ??= error;
@@ -403,7 +414,7 @@ async function readyToPublish(run: Run): Promise<boolean> {
 /** A failed run: the state records what it finished (the next run resumes), then the report. */
 async function commitFailed(run: Run): Promise<RunReport> {
   run.report.status = "failed";
-  await saveState(run.store, run.state, run.now());
+  await record(run, run.state);
   return finish(run);
 }
 
@@ -465,7 +476,7 @@ async function commit(run: Run): Promise<void> {
       report.counts.superseded++;
     }
   }
-  await saveState(run.store, state, run.now());
+  await record(run, state);
   await finish(run);
 }
 
@@ -490,7 +501,7 @@ async function prune(run: Run): Promise<void> {
       report.counts.pruned++;
     }
   });
-  await saveState(run.store, state, run.now());
+  await record(run, state);
   await finish(run);
 }
 
@@ -506,7 +517,7 @@ async function recordEscape(run: Run, error: unknown): Promise<HbsyncError> {
   report.status = "failed";
   report.errors.push(toRunError("(run)", error));
   report.counts.failed = report.errors.length;
-  await saveState(run.store, run.state, run.now()).catch(() => {});
+  await record(run, run.state).catch(() => {});
   const reportKey = run.options.reportKey ?? runReportKey(report.runId);
   const written = await finish(run).then(
     () => true,
@@ -560,6 +571,12 @@ async function stillLeased(lease: Lease | undefined, signal: AbortSignal): Promi
     () => true,
     () => false,
   );
+}
+
+/** Records the state where the run records it (the state, or a shard's part). */
+function record(run: Run, state: MirrorState): Promise<void> {
+  const sink = run.options.record;
+  return sink ? sink.save(state, run.now()) : saveState(run.store, state, run.now());
 }
 
 /** Writes the run report (the caller's `reportKey`, default `_sync/runs/<runId>.json`). */

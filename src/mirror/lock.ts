@@ -142,7 +142,18 @@ export async function acquireLock(store: BlobStore, options: LockOptions): Promi
  */
 export async function resumeLease(
   store: BlobStore,
-  options: { runId: string; owner: string; leaseMs: number; now?: () => Date },
+  options: {
+    runId: string;
+    owner: string;
+    leaseMs: number;
+    now?: () => Date;
+    /**
+     * One of several processes renewing the same run's lease (the tasks of a sharded run,
+     * src/mirror/shards.ts): each renewal compares against the version it just read (another shard
+     * may have renewed since), and release only stops the renewals — the run's final step releases.
+     */
+    shared?: boolean;
+  },
 ): Promise<Lease | null> {
   const current = await readLock(store);
   if (current?.lease.runId !== options.runId) return null;
@@ -153,6 +164,7 @@ export async function resumeLease(
     now: options.now ?? (() => new Date()),
     expiresAt: current.lease.expiresAt,
     etag: current.etag,
+    ...(options.shared ? { shared: true } : {}),
   });
 }
 
@@ -170,6 +182,7 @@ function leaseHandle(
     /** The lock's entity tag as this run last wrote it (for compare-and-swap stores). */
     etag?: string | undefined;
     process?: LeaseProcess;
+    shared?: boolean;
   },
 ): Lease {
   let expiresAt = held.expiresAt;
@@ -179,6 +192,30 @@ function leaseHandle(
       `lost the sync lock: ${current ? `run ${current.runId} (owner ${current.owner}) took it over` : `${LOCK_KEY} was deleted`}`,
       { fix: "another sync may be running; check _sync/lock and re-run later" },
     );
+  /**
+   * A shared renewal, against the version just read (the run's other shards renew it too). A failed
+   * request is tried again twice: with several renewers on one key, a read can meet a write.
+   */
+  const renewShared = async (document: string): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const current = await readLock(store);
+        if (current?.lease.runId !== held.runId) throw lost(current?.lease ?? null);
+        if (current.etag !== undefined && store.replaceIfMatch) {
+          if ((await store.replaceIfMatch(LOCK_KEY, document, current.etag)) === null) {
+            // Renewed (or taken) in between: still ours while it still names the run.
+            const again = await readLease(store);
+            if (again?.runId !== held.runId) throw lost(again);
+          }
+        } else await store.put(LOCK_KEY, document, { contentType: "application/json" });
+        return;
+      } catch (error) {
+        if (attempt >= 3 || (error instanceof MirrorError && error.message.startsWith("lost the sync lock")))
+          throw error;
+        await new Promise((done) => setTimeout(done, 100 * attempt));
+      }
+    }
+  };
   let timer: NodeJS.Timeout | undefined;
   const stop = (): void => {
     if (timer) clearInterval(timer);
@@ -196,6 +233,11 @@ function leaseHandle(
         expiresAt: next,
         ...(held.process ? { process: held.process } : {}),
       });
+      if (held.shared) {
+        await renewShared(document);
+        expiresAt = next;
+        return;
+      }
       if (etag !== undefined && store.replaceIfMatch) {
         // Compare-and-swap: the lock is ours exactly while it is the version this run last wrote.
         const written = await store.replaceIfMatch(LOCK_KEY, document, etag);
@@ -211,6 +253,7 @@ function leaseHandle(
     },
     async release() {
       stop();
+      if (held.shared) return;
       if (etag !== undefined && store.deleteIfMatch) await store.deleteIfMatch(LOCK_KEY, etag);
       else if ((await readLease(store))?.runId === held.runId) await store.delete(LOCK_KEY);
       if (held.takeoverKey) await store.delete(held.takeoverKey);

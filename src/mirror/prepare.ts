@@ -15,6 +15,7 @@ import {
 } from "./plan.ts";
 import { runPool } from "./pool.ts";
 import type { RunError } from "./report.ts";
+import type { PlanShards } from "./shards.ts";
 import { loadState, type MirrorState, readText, writeJson } from "./state.ts";
 import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
 import { recordedObjects, verifyMirror } from "./verify.ts";
@@ -77,6 +78,8 @@ export interface StoredPlan extends SyncPlan {
   forgotten?: string[];
   totals: { bottles: number; bytes: number; unknownSizes: number };
   byTag: ReturnType<typeof bytesByTag>;
+  /** Set when the orchestrator split the run over several ECS tasks (src/mirror/shards.ts). */
+  shards?: PlanShards;
 }
 
 export interface PreparedSync {

@@ -2,6 +2,7 @@ import type { ECSClient } from "@aws-sdk/client-ecs";
 import { RunTaskCommand } from "@aws-sdk/client-ecs";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
+import type { ShardSpec } from "../mirror/shards.ts";
 import { type SyncOptions, type SyncResult, syncMirror } from "../mirror/sync.ts";
 import { DispatchError, WorkerEventError } from "./errors.ts";
 
@@ -78,7 +79,8 @@ export interface EcsSettings {
 /** The two ways to hand a run over. */
 export interface Dispatcher {
   invokeWorker(payload: WorkerPayload): Promise<void>;
-  runTask(runId: string): Promise<{ taskArn?: string }>;
+  /** With `shard`, one task of a sharded run (SHARD_INDEX/SHARD_COUNT in its environment). */
+  runTask(runId: string, shard?: ShardSpec): Promise<{ taskArn?: string }>;
 }
 
 /** Asynchronous (InvocationType "Event") invocation of the worker: Lambda queues it and answers 202. */
@@ -104,12 +106,24 @@ export function lambdaWorkerInvoker(
   };
 }
 
-/** `ecs:RunTask` of the sync task on Fargate (Spot when configured), with RUN_ID in the container overrides. */
+/**
+ * `ecs:RunTask` of the sync task on Fargate (Spot when configured), with RUN_ID in the container
+ * overrides, and SHARD_INDEX/SHARD_COUNT for one task of a sharded run (one call per shard: RunTask's
+ * `count` would start identical tasks).
+ */
 export function ecsTaskRunner(
   client: Pick<ECSClient, "send">,
   settings: EcsSettings,
-): (runId: string) => Promise<{ taskArn?: string }> {
-  return async (runId) => {
+): (runId: string, shard?: ShardSpec) => Promise<{ taskArn?: string }> {
+  return async (runId, shard) => {
+    const environment = [{ name: "RUN_ID", value: runId }];
+    if (shard) {
+      environment.push(
+        { name: "SHARD_INDEX", value: String(shard.index) },
+        { name: "SHARD_COUNT", value: String(shard.count) },
+      );
+    }
+    const which = shard ? `shard ${shard.index + 1}/${shard.count} of run ${runId}` : `run ${runId}`;
     const response = await client.send(
       new RunTaskCommand({
         cluster: settings.cluster,
@@ -124,11 +138,9 @@ export function ecsTaskRunner(
           },
         },
         overrides: {
-          containerOverrides: [
-            { name: settings.containerName, environment: [{ name: "RUN_ID", value: runId }] },
-          ],
+          containerOverrides: [{ name: settings.containerName, environment }],
         },
-        startedBy: `hbsync-${runId}`.slice(0, 128),
+        startedBy: `hbsync-${runId}${shard ? `-${shard.index}` : ""}`.slice(0, 128),
       }),
     );
     const failure = response.failures?.[0];
@@ -137,13 +149,9 @@ export function ecsTaskRunner(
       const reason = failure
         ? `${failure.reason ?? "unknown reason"}${failure.detail ? ` (${failure.detail})` : ""}`
         : "no task started";
-      throw new DispatchError(
-        `ecs:RunTask for run ${runId} in ${settings.cluster} failed: ${reason}`,
-        runId,
-        {
-          fix: "check the cluster's capacity providers, the subnets and security groups, and the Fargate quota; the next scheduled run retries",
-        },
-      );
+      throw new DispatchError(`ecs:RunTask for ${which} in ${settings.cluster} failed: ${reason}`, runId, {
+        fix: "check the cluster's capacity providers, the subnets and security groups, and the Fargate quota; the next scheduled run retries",
+      });
     }
     return { taskArn };
   };

@@ -1,5 +1,6 @@
 import { MirrorSchema } from "../config/schema.ts";
 import type { MirrorSettings } from "../mirror/prepare.ts";
+import type { ShardSettings, ShardSpec } from "../mirror/shards.ts";
 import type { NotifyConfig } from "../notify/index.ts";
 import type { EcsSettings } from "./dispatch.ts";
 import { InvalidEnvError, MissingEnvError } from "./errors.ts";
@@ -81,6 +82,8 @@ export interface OrchestratorConfig extends BaseConfig {
   thresholdBytes: number;
   workerFunctionName: string;
   ecs: EcsSettings;
+  /** `mirror.shards`: ECS_SHARDS_MAX tasks at most (default 1), one per ECS_SHARD_GB planned GiB (default 50). */
+  shards: ShardSettings;
 }
 
 export interface WorkerConfig extends BaseConfig {
@@ -95,12 +98,18 @@ export interface WorkerConfig extends BaseConfig {
 export interface TaskConfig extends BaseConfig {
   /** RUN_ID: the plan to execute (set by the orchestrator's containerOverrides). */
   runId: string;
+  /** SHARD_INDEX and SHARD_COUNT (both or neither): this task executes one shard of a sharded run. */
+  shard?: ShardSpec;
 }
 
 export const GIB = 1024 ** 3;
 
 export function baseConfigFromEnv(env: Env = process.env): BaseConfig {
-  const mirrorBucket = requireEnv("MIRROR_BUCKET", env);
+  // MIRROR_DEST (a folder or s3:// URL) stands in for the bucket where the task runs outside AWS.
+  const explicitDest = env.MIRROR_DEST?.trim();
+  const mirrorBucket = explicitDest
+    ? optionalEnv("MIRROR_BUCKET", "", env)
+    : requireEnv("MIRROR_BUCKET", env);
   const prefix = optionalEnv("MIRROR_PREFIX", "", env).replace(/^\/+|\/+$/g, "");
   const defaults = MirrorSchema.parse({});
   const settings: MirrorSettings = {
@@ -132,7 +141,7 @@ export function baseConfigFromEnv(env: Env = process.env): BaseConfig {
   return {
     environment: optionalEnv("ENVIRONMENT", "aws", env),
     mirrorBucket,
-    dest: `s3://${mirrorBucket}${prefix ? `/${prefix}` : ""}`,
+    dest: explicitDest || `s3://${mirrorBucket}${prefix ? `/${prefix}` : ""}`,
     settings,
     upstream: {
       api: optionalEnv("UPSTREAM_API_URL", defaults.upstream.api, env),
@@ -189,6 +198,10 @@ export function orchestratorConfigFromEnv(env: Env = process.env): OrchestratorC
       securityGroups,
       assignPublicIp,
     },
+    shards: {
+      maxTasks: numberEnv("ECS_SHARDS_MAX", 1, { min: 1, max: 16, integer: true }, env),
+      bytesPerTask: Math.round(numberEnv("ECS_SHARD_GB", 50, { min: 0.000001, max: 10_240 }, env) * GIB),
+    },
   };
 }
 
@@ -209,7 +222,15 @@ export function workerConfigFromEnv(env: Env = process.env): WorkerConfig {
 }
 
 export function taskConfigFromEnv(env: Env = process.env): TaskConfig {
-  return { ...baseConfigFromEnv(env), runId: requireEnv("RUN_ID", env) };
+  const config: TaskConfig = { ...baseConfigFromEnv(env), runId: requireEnv("RUN_ID", env) };
+  if (env.SHARD_INDEX?.trim() || env.SHARD_COUNT?.trim()) {
+    const count = numberEnv("SHARD_COUNT", 0, { min: 1, max: 16, integer: true }, env);
+    if (count === 0) throw new MissingEnvError("SHARD_COUNT");
+    if (!env.SHARD_INDEX?.trim()) throw new MissingEnvError("SHARD_INDEX");
+    const index = numberEnv("SHARD_INDEX", 0, { min: 0, max: count - 1, integer: true }, env);
+    config.shard = { index, count };
+  }
+  return config;
 }
 
 function requireNumber(name: string, env: Env): number {

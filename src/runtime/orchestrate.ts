@@ -10,6 +10,7 @@ import {
   writePlan,
 } from "../mirror/prepare.ts";
 import type { RunReport } from "../mirror/report.ts";
+import { type ShardSettings, shardCount } from "../mirror/shards.ts";
 import { loadState } from "../mirror/state.ts";
 import type { BlobSource, ManifestSource } from "../mirror/transfer.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -23,6 +24,7 @@ import {
   syncSummaryEvent,
   upToDateEvent,
 } from "./events.ts";
+import { settleAbandonedShards } from "./run-shard.ts";
 import { runMetrics, type Telemetry } from "./telemetry.ts";
 
 export interface OrchestrateDeps {
@@ -38,21 +40,34 @@ export interface OrchestrateDeps {
   owner: string;
   /** How long the lease outlives the hand-over; the worker or task renews it while it runs. */
   leaseMs: number;
+  /** Split an ECS run over several tasks (`mirror.shards`); absent: one task. */
+  shards?: ShardSettings;
   now?: () => Date;
 }
 
 export type OrchestrateOutcome =
   | { route: "locked"; runId: string; holder: string }
-  | { route: Route; runId: string; bottles: number; bytes: number; taskArn?: string; report?: RunReport };
+  | {
+      route: Route;
+      runId: string;
+      bottles: number;
+      bytes: number;
+      taskArn?: string;
+      /** A sharded ECS run: one task per shard, in shard order. */
+      taskArns?: string[];
+      report?: RunReport;
+    };
 
 /**
  * One scheduled run, EventBridge → here (DESIGN.md §5): a held lease → "locked" (the previous run is
  * still going; not an error) → fetch and verify the index (a bad signature stops before any write) →
  * take the lease → plan + manifest sizes → `_sync/plans/<runId>.json` with the verified API files staged
  * → route by bytes to move: nothing → finish in-process (manifests, API, state, report, prune), release,
- * notify "up to date"; ≤ threshold → invoke the worker Lambda; above → ECS RunTask. After a hand-over the
- * lease stays held: the worker or task releases it. On any failure the lease is released and the
- * failure notified, then the error is rethrown.
+ * notify "up to date"; ≤ threshold → invoke the worker Lambda; above → ECS RunTask, one task per shard
+ * when `shards` splits the run (src/mirror/shards.ts). After a hand-over the lease stays held: the
+ * worker, the task, or a sharded run's last task releases it. A sharded run whose tasks stopped without
+ * settling is settled here first (failed, what its parts stored recorded). On any failure the lease is
+ * released and the failure notified, then the error is rethrown.
  */
 export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise<OrchestrateOutcome> {
   const { store, telemetry } = deps;
@@ -73,6 +88,19 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
       if (error instanceof LockHeldError) return locked(telemetry, runId, error);
       throw error;
     }
+    await settleAbandonedShards(
+      {
+        store,
+        registry: deps.registry,
+        telemetry,
+        notifier: deps.notifier,
+        environment: deps.environment,
+        owner: deps.owner,
+        leaseMs: deps.leaseMs,
+        now,
+      },
+      runId,
+    );
     const prepared = await prepareSync({
       store,
       api: verified,
@@ -81,12 +109,15 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
       runId,
       now,
     });
-    const plan = await writePlan(store, prepared, { stageApiFiles: true });
-    const work = { bottles: plan.transfers.length, bytes: plan.totals.bytes };
+    const work = { bottles: prepared.plan.transfers.length, bytes: prepared.plan.totals.bytes };
     const route = chooseRoute(work, deps.thresholdBytes);
+    const shards = route === "ecs" && deps.shards ? shardCount(work.bytes, deps.shards) : 1;
+    if (shards > 1) prepared.plan.shards = { count: shards, leaseMs: deps.leaseMs };
+    const plan = await writePlan(store, prepared, { stageApiFiles: true });
     telemetry.info("planned", {
       route,
       ...work,
+      shards,
       unknownSizes: plan.totals.unknownSizes,
       thresholdBytes: deps.thresholdBytes,
     });
@@ -115,9 +146,16 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
     }
 
     await deps.notifier.send(syncStartedEvent(deps.environment, plan, route));
-    const taskArn = await handOver(deps, plan, route);
-    telemetry.info(`handed over to ${route}`, { ...(taskArn ? { taskArn } : {}) });
-    return { route, runId, ...work, ...(taskArn ? { taskArn } : {}) };
+    const taskArns = await handOver(deps, plan, route);
+    const taskArn = taskArns[0];
+    telemetry.info(`handed over to ${route}`, { ...(taskArn ? { taskArn } : {}), tasks: taskArns.length });
+    return {
+      route,
+      runId,
+      ...work,
+      ...(taskArn ? { taskArn } : {}),
+      ...(taskArns.length > 1 ? { taskArns } : {}),
+    };
   } catch (error) {
     await lease?.release().catch(() => undefined);
     telemetry.error("orchestration failed", { error: errorMessage(error) });
@@ -126,16 +164,24 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
   }
 }
 
-async function handOver(
-  deps: OrchestrateDeps,
-  plan: StoredPlan,
-  route: "lambda" | "ecs",
-): Promise<string | undefined> {
+async function handOver(deps: OrchestrateDeps, plan: StoredPlan, route: "lambda" | "ecs"): Promise<string[]> {
   if (route === "lambda") {
     await deps.dispatcher.invokeWorker({ runId: plan.runId, continuation: 0 });
-    return undefined;
+    return [];
   }
-  return (await deps.dispatcher.runTask(plan.runId)).taskArn;
+  const count = plan.shards?.count ?? 1;
+  if (count === 1) {
+    const { taskArn } = await deps.dispatcher.runTask(plan.runId);
+    return taskArn ? [taskArn] : [];
+  }
+  // One task per shard. If a RunTask fails, the error releases the lease: the tasks already started
+  // find the lock gone and stop, and the next run adopts what they stored.
+  const taskArns: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const { taskArn } = await deps.dispatcher.runTask(plan.runId, { index, count });
+    if (taskArn) taskArns.push(taskArn);
+  }
+  return taskArns;
 }
 
 function locked(

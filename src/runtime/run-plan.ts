@@ -184,7 +184,12 @@ export async function runPlan(deps: RunPlanDeps, request: RunPlanRequest): Promi
 
     // No bottle pending: the rest of the plan (failed bottles get one more try, then manifests, API, prune).
     const state = await loadState(store);
-    const finalPlan: StoredPlan = { ...plan, transfers: plan.transfers.filter((ref) => !isDone(state, ref)) };
+    const finalPlan: StoredPlan = {
+      ...plan,
+      transfers: plan.transfers.filter((ref) => !isDone(state, ref)),
+      // Manifests an earlier step of this run stored (the shards of a sharded run) are not fetched again.
+      manifests: plan.manifests.filter((manifest) => !storedSince(state, manifest.key, plan.createdAt)),
+    };
     const report = await executePlan({
       store,
       registry: deps.registry,
@@ -235,7 +240,7 @@ export async function runPlan(deps: RunPlanDeps, request: RunPlanRequest): Promi
 export async function abandon(
   deps: RunPlanDeps,
   plan: StoredPlan,
-  lease: Lease,
+  lease: Pick<Lease, "release">,
   reason: string,
   known?: RunProgress,
 ): Promise<RunOutcome> {
@@ -261,7 +266,7 @@ export async function readProgress(store: BlobStore, runId: string): Promise<Run
   return { ...newProgress(runId), ...value, failed: { ...value.failed } };
 }
 
-function newProgress(runId: string): RunProgress {
+export function newProgress(runId: string): RunProgress {
   return {
     version: 1,
     runId,
@@ -273,6 +278,11 @@ function newProgress(runId: string): RunProgress {
     transfersMs: 0,
     failed: {},
   };
+}
+
+function storedSince(state: MirrorState, key: string, createdAt: string): boolean {
+  const entry = state.manifests?.[key];
+  return entry !== undefined && Date.parse(entry.syncedAt) >= Date.parse(createdAt);
 }
 
 function isDone(state: MirrorState, ref: { key: string; sha256: string }): boolean {

@@ -5,6 +5,7 @@ import { taskConfigFromEnv } from "../env.ts";
 import { failureEvent, type Notifier } from "../events.ts";
 import { openResources } from "../open.ts";
 import { runPlan } from "../run-plan.ts";
+import { runShard } from "../run-shard.ts";
 import { powertoolsTelemetry } from "../telemetry.ts";
 
 // Read once at start: a missing variable fails the task before any work (`MIRROR_BUCKET is required`).
@@ -12,7 +13,8 @@ const config = taskConfigFromEnv();
 const telemetry = powertoolsTelemetry("ecs-task", config.environment);
 
 /**
- * The Fargate task: executes the plan RUN_ID names, in one go (no deadline). SIGTERM (a Spot
+ * The Fargate task: executes the plan RUN_ID names, in one go (no deadline) — or, with SHARD_INDEX and
+ * SHARD_COUNT, one shard of it (src/runtime/run-shard.ts; the last shard settles the run). SIGTERM (a Spot
  * interruption gives 2 minutes; the task definition's stop timeout is 120 s) stops the transfers,
  * records the run as failed and releases the lock. Returns the process exit code.
  */
@@ -22,20 +24,27 @@ export async function main(signal?: AbortSignal): Promise<number> {
   try {
     const { store, registry, notifier } = await openResources(config);
     notify = notifier;
-    const outcome = await runPlan(
-      {
-        store,
-        registry,
-        notifier,
-        telemetry,
-        environment: config.environment,
-        owner: `ecs:${hostname()}`,
-        leaseMs: config.leaseMs,
-      },
-      { runId: config.runId, continuation: 0, ...(signal ? { signal } : {}), onStop: "abandon" },
-    );
+    const deps = {
+      store,
+      registry,
+      notifier,
+      telemetry,
+      environment: config.environment,
+      owner: `ecs:${hostname()}${config.shard ? `:shard-${config.shard.index}` : ""}`,
+      leaseMs: config.leaseMs,
+    };
+    const outcome = config.shard
+      ? await runShard(deps, { runId: config.runId, shard: config.shard, ...(signal ? { signal } : {}) })
+      : await runPlan(deps, {
+          runId: config.runId,
+          continuation: 0,
+          ...(signal ? { signal } : {}),
+          onStop: "abandon",
+        });
     await store.close?.();
     if (outcome.status === "skipped") return 0;
+    // This shard's part is written; a later shard settles the run.
+    if (outcome.status === "part") return outcome.part.status === "succeeded" ? 0 : 1;
     return outcome.status === "finished" && outcome.report.status === "succeeded" ? 0 : 1;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

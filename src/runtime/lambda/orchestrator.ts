@@ -37,6 +37,7 @@ export async function handler(_event: unknown, context: Context): Promise<Orches
         thresholdBytes: config.thresholdBytes,
         owner: `lambda:${context.functionName}:${context.awsRequestId}`,
         leaseMs: config.leaseMs,
+        shards: config.shards,
       },
       runId,
     );
