@@ -179,9 +179,8 @@ export class PartRecord implements StateRecord {
       transfersMs: this.last.transfersMs + (report.durationsMs.transfers ?? 0),
     };
     if (this.last.status === "failed") {
-      this.last.error = first
-        ? `${first.key}: ${first.message}`.split("\n")[0]
-        : `${report.errors.length} errors`;
+      // Transfer errors name their key already (`bottles/…: corrupted on transfer: …`).
+      this.last.error = first ? (first.message.split("\n")[0] ?? first.message) : "failed";
     } else delete this.last.error;
     await writeJson(this.store, partKey(this.plan.runId, this.shard.index), this.last);
     return this.last;

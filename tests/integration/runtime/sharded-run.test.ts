@@ -25,6 +25,7 @@ import { loadState, type MirrorState, readText } from "../../../src/mirror/state
 import { syncMirror } from "../../../src/mirror/sync.ts";
 import { silentNotifier } from "../../../src/runtime/events.ts";
 import { orchestrate } from "../../../src/runtime/orchestrate.ts";
+import { runShard } from "../../../src/runtime/run-shard.ts";
 import { memoryTelemetry } from "../../../src/runtime/telemetry.ts";
 import type { BlobStore } from "../../../src/storage/blob-store.ts";
 import { FsStore } from "../../../src/storage/fs.ts";
@@ -304,6 +305,59 @@ describe("runtime/run-shard", () => {
       );
       expect(redone).toEqual([]);
       expect(await readLease(target.store)).toBeNull();
+    });
+
+    it("fails the run as soon as the last part is in when a part failed, in one line, nothing published", async () => {
+      const target = folderTarget();
+      const first = await plan(target, "run-bad-part");
+      const stored = await readPlan(target.store, "run-bad-part");
+      const bad = stored.transfers.find((ref) => shardOf(ref.formula, 3) === 0);
+      if (!bad) throw new Error("shard 1 of 3 has no bottles: change the synthetic index");
+      upstream().faults.inject({
+        match: bad.sha256,
+        host: "blob",
+        times: Number.POSITIVE_INFINITY,
+        fault: { kind: "corrupt" },
+      });
+      const { registry } = await clients();
+      const deps = {
+        store: target.store,
+        registry,
+        notifier: silentNotifier,
+        telemetry: memoryTelemetry(),
+        environment: "test",
+        owner: "test:shard",
+        leaseMs: 20_000,
+        retry: { retries: 0 },
+      };
+
+      const outcomes = [];
+      for (const shard of first.shards) outcomes.push(await runShard(deps, { runId: "run-bad-part", shard }));
+      upstream().faults.clear();
+
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(["part", "part", "finished"]);
+      const failed = await report(target.store, "run-bad-part");
+      expect(failed.status).toBe("failed");
+      expect(failed.errors).toHaveLength(1);
+      expect(failed.errors[0]?.message).toMatch(
+        new RegExp(
+          `^shard 1 of 3 did not succeed \\(shard 1: ${bad.key}: corrupted on transfer: sha256 differs \\(expected ${bad.sha256}, got [0-9a-f]{64}\\) for ${bad.key} \\(after 1 attempt\\(s\\)\\)\\); nothing was published, and the next run resumes from the bottles the shards stored$`,
+        ),
+      );
+      expect(await target.store.stat("api/formula.jws.json")).toBeNull();
+      expect(await readLease(target.store)).toBeNull();
+      // Everything but the corrupted bottle is recorded: the next run moves that one alone.
+      const next = await plan(target, "run-after-bad-part");
+      expect((await readPlan(target.store, "run-after-bad-part")).transfers.map((ref) => ref.key)).toEqual([
+        bad.key,
+      ]);
+      expect(next.bottles).toBe(1);
+      // A task started with another shard count than the plan's is refused before any transfer.
+      await expect(
+        runShard(deps, { runId: "run-after-bad-part", shard: { index: 0, count: 2 } }),
+      ).rejects.toThrow(
+        "run run-after-bad-part was planned for 3 task(s), but this task was started as shard 1 of 2",
+      );
     });
   });
 });

@@ -117,6 +117,51 @@ describe("mirror/lock", () => {
   });
 
   describe("resumeLease", () => {
+    it("lets the shards of one run renew its lease in turn on a compare-and-swap store, and never release it", async () => {
+      const store = casMemoryStore();
+      await acquireLock(store, { runId: "a", owner: "orchestrator", leaseMs: 60_000, now: at(0) });
+      const shards = await Promise.all(
+        [0, 1, 2].map((index) =>
+          resumeLease(store, {
+            runId: "a",
+            owner: `shard-${index}`,
+            leaseMs: 60_000,
+            now: at(10_000),
+            shared: true,
+          }),
+        ),
+      );
+
+      // Each renewal changes the lock's etag: an unshared handle would now find its etag stale.
+      for (const shard of [...shards, ...shards]) await shard?.renew();
+      await shards[0]?.release();
+
+      expect(await readLease(store)).toEqual({
+        runId: "a",
+        owner: "shard-2",
+        expiresAt: "2026-03-10T12:01:10.000Z",
+      });
+      await acquireLock(store, { runId: "b", owner: "next", leaseMs: 60_000, now: at(20_000) }).then(
+        () => expect.unreachable("the run's lease is still live"),
+        (error: Error) => expect(error.name).toBe("LockHeldError"),
+      );
+    });
+
+    it("stops a shared renewal once another run holds the lock", async () => {
+      const store = casMemoryStore();
+      await acquireLock(store, { runId: "a", owner: "o", leaseMs: 1_000, now: at(0) });
+      const shard = await resumeLease(store, {
+        runId: "a",
+        owner: "s",
+        leaseMs: 1_000,
+        now: at(0),
+        shared: true,
+      });
+      await acquireLock(store, { runId: "b", owner: "next", leaseMs: 60_000, now: at(5_000) });
+
+      await expect(shard?.renew()).rejects.toThrow("lost the sync lock: run b (owner next) took it over");
+    });
+
     it("picks up the lease its run holds in another process, renews it under the new owner and releases it", async () => {
       const store = memoryStore();
       await acquireLock(store, { runId: "a", owner: "orchestrator", leaseMs: 60_000, now: at(0) });

@@ -102,6 +102,42 @@ describe("runtime/dispatch", () => {
       ]);
     });
 
+    it("passes one shard's SHARD_INDEX and SHARD_COUNT beside RUN_ID, one task per call", async () => {
+      ecsMock.on(RunTaskCommand).resolves({ tasks: [{ taskArn: "arn:aws:ecs:task/s" }], failures: [] });
+      const run = ecsTaskRunner(new ECSClient({ region: "eu-west-1" }), ECS);
+
+      for (let index = 0; index < 3; index++) await run("r-45", { index, count: 3 });
+
+      const inputs = ecsMock.commandCalls(RunTaskCommand).map((call) => call.args[0].input);
+      expect(inputs.map((input) => input.count)).toEqual([1, 1, 1]);
+      expect(inputs.map((input) => input.overrides?.containerOverrides)).toEqual(
+        [0, 1, 2].map((index) => [
+          {
+            name: "sync",
+            environment: [
+              { name: "RUN_ID", value: "r-45" },
+              { name: "SHARD_INDEX", value: String(index) },
+              { name: "SHARD_COUNT", value: "3" },
+            ],
+          },
+        ]),
+      );
+      expect(inputs.map((input) => input.startedBy)).toEqual([
+        "hbsync-r-45-0",
+        "hbsync-r-45-1",
+        "hbsync-r-45-2",
+      ]);
+    });
+
+    it("names the shard whose RunTask failed", async () => {
+      ecsMock.on(RunTaskCommand).resolves({ tasks: [], failures: [{ reason: "RESOURCE:ENI" }] });
+      const run = ecsTaskRunner(new ECSClient({ region: "eu-west-1" }), ECS);
+
+      await expect(run("r-46", { index: 1, count: 3 })).rejects.toThrow(
+        "ecs:RunTask for shard 2/3 of run r-46 in arn:aws:ecs:eu-west-1:123456789012:cluster/hbsync-dev failed: RESOURCE:ENI",
+      );
+    });
+
     it("asks for on-demand FARGATE when Spot is off", async () => {
       ecsMock.on(RunTaskCommand).resolves({ tasks: [{ taskArn: "arn:aws:ecs:task/2" }], failures: [] });
       const run = ecsTaskRunner(new ECSClient({ region: "eu-west-1" }), {

@@ -79,6 +79,19 @@ describe("runtime/env", () => {
       });
       expect(config.notify.notifications?.slack).toEqual({ enabled: true, channel: "#brew" });
       expect(config.upstream.trustedKey).toBe("builtin");
+      expect(config.shards).toEqual({ maxTasks: 1, bytesPerTask: 50 * GIB });
+    });
+
+    it("reads mirror.shards from ECS_SHARDS_MAX and ECS_SHARD_GB", () => {
+      const config = orchestratorConfigFromEnv({
+        ...ORCHESTRATOR_ENV,
+        ECS_SHARDS_MAX: "4",
+        ECS_SHARD_GB: "20",
+      });
+      expect(config.shards).toEqual({ maxTasks: 4, bytesPerTask: 20 * GIB });
+      expect(() => orchestratorConfigFromEnv({ ...ORCHESTRATOR_ENV, ECS_SHARDS_MAX: "17" })).toThrow(
+        /ECS_SHARDS_MAX must be a whole number from 1 to 16/,
+      );
     });
 
     it.each([
@@ -122,6 +135,27 @@ describe("runtime/env", () => {
     it("needs the RUN_ID the orchestrator puts in the container overrides", () => {
       expect(() => taskConfigFromEnv({ MIRROR_BUCKET: "b" })).toThrow("RUN_ID is required");
       expect(taskConfigFromEnv({ MIRROR_BUCKET: "b", RUN_ID: "r1" }).runId).toBe("r1");
+      expect(taskConfigFromEnv({ MIRROR_BUCKET: "b", RUN_ID: "r1" }).shard).toBeUndefined();
+    });
+
+    it("reads one shard of a sharded run from SHARD_INDEX and SHARD_COUNT, both or neither", () => {
+      const base = { MIRROR_BUCKET: "b", RUN_ID: "r1" };
+      expect(taskConfigFromEnv({ ...base, SHARD_INDEX: "2", SHARD_COUNT: "3" }).shard).toEqual({
+        index: 2,
+        count: 3,
+      });
+      expect(() => taskConfigFromEnv({ ...base, SHARD_INDEX: "3", SHARD_COUNT: "3" })).toThrow(
+        /SHARD_INDEX must be a whole number from 0 to 2/,
+      );
+      expect(() => taskConfigFromEnv({ ...base, SHARD_INDEX: "0" })).toThrow("SHARD_COUNT is required");
+      expect(() => taskConfigFromEnv({ ...base, SHARD_COUNT: "2" })).toThrow("SHARD_INDEX is required");
+    });
+
+    it("opens MIRROR_DEST (a folder or s3:// URL) instead of the bucket when set", () => {
+      expect(taskConfigFromEnv({ MIRROR_DEST: "/srv/mirror", RUN_ID: "r1" }).dest).toBe("/srv/mirror");
+      expect(taskConfigFromEnv({ MIRROR_BUCKET: "b", MIRROR_PREFIX: "p", RUN_ID: "r1" }).dest).toBe(
+        "s3://b/p",
+      );
     });
   });
 });
