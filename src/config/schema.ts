@@ -289,6 +289,34 @@ export const MirrorSchema = z
       })
       .prefault({})
       .meta({ description: "Bounded concurrency knobs." }),
+    shards: z
+      .strictObject({
+        max_tasks: z
+          .int()
+          .min(1)
+          .max(16)
+          .default(1)
+          .meta({
+            description:
+              "Most ECS tasks one run is split over (1-16; 1: never split). The split is by formula name hash; the last task to finish merges and publishes the API once.",
+            examples: [4],
+          }),
+        gb_per_task: z
+          .number()
+          .positive()
+          .max(10_240)
+          .default(50)
+          .meta({
+            description:
+              "Planned GiB per task: a run that moves B GiB on ECS gets ceil(B / gb_per_task) tasks, at most max_tasks.",
+            examples: [50],
+          }),
+      })
+      .prefault({})
+      .meta({
+        description:
+          "Split a large ECS run (the initial full mirror) over several tasks (docs/pipeline.md, sharded runs).",
+      }),
   })
   .meta({ description: "What to mirror and from where." });
 

@@ -141,6 +141,18 @@ export const TFVARS: readonly TfvarSpec[] = [
     description: "Concurrent bottle transfers.",
   },
   {
+    name: "ecs_shards_max",
+    type: "number",
+    source: "mirror.shards.max_tasks",
+    description: "Most ECS tasks one run is split over (1: never split).",
+  },
+  {
+    name: "ecs_shard_gb",
+    type: "number",
+    source: "mirror.shards.gb_per_task",
+    description: "Planned GiB per ECS task of a split run.",
+  },
+  {
     name: "slack_enabled",
     type: "bool",
     source: "notifications.slack.enabled",

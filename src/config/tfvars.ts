@@ -43,6 +43,8 @@ export function toTfvars(
     retention_days: mirror.retention_days,
     checkers_concurrency: mirror.concurrency.checkers,
     transfers_concurrency: mirror.concurrency.transfers,
+    ecs_shards_max: mirror.shards.max_tasks,
+    ecs_shard_gb: mirror.shards.gb_per_task,
     slack_enabled: notifications.slack.enabled,
     slack_channel: notifications.slack.channel ?? "",
     email_enabled: notifications.email.enabled,

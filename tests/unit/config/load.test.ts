@@ -42,6 +42,7 @@ describe("config/load", () => {
         brew_git: false,
         retention_days: 7,
         concurrency: { checkers: 8, transfers: 4 },
+        shards: { max_tasks: 1, gb_per_task: 50 },
       });
       expect(config?.notifications).toEqual({
         slack: { enabled: false },

@@ -107,6 +107,16 @@ variable "transfers_concurrency" {
   type        = number
 }
 
+variable "ecs_shards_max" {
+  description = "Most ECS tasks one run is split over (1: never split)."
+  type        = number
+}
+
+variable "ecs_shard_gb" {
+  description = "Planned GiB per ECS task of a split run."
+  type        = number
+}
+
 variable "slack_enabled" {
   description = "Send Slack notifications."
   type        = bool

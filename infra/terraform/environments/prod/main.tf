@@ -47,6 +47,8 @@ module "homebrew_sync" {
   retention_days           = var.retention_days
   checkers_concurrency     = var.checkers_concurrency
   transfers_concurrency    = var.transfers_concurrency
+  ecs_shards_max           = var.ecs_shards_max
+  ecs_shard_gb             = var.ecs_shard_gb
   slack_enabled            = var.slack_enabled
   slack_channel            = var.slack_channel
   email_enabled            = var.email_enabled

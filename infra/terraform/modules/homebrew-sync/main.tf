@@ -64,6 +64,9 @@ locals {
     ECS_SUBNETS           = join(",", module.network.public_subnet_ids)
     ECS_SECURITY_GROUPS   = module.network.security_group_id
     ECS_ASSIGN_PUBLIC_IP  = "ENABLED"
+    # A run above the threshold is split over up to ECS_SHARDS_MAX tasks, one per ECS_SHARD_GB planned.
+    ECS_SHARDS_MAX = tostring(var.ecs_shards_max)
+    ECS_SHARD_GB   = tostring(var.ecs_shard_gb)
   }
 }
 

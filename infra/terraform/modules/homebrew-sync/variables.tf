@@ -211,6 +211,28 @@ variable "transfers_concurrency" {
   }
 }
 
+variable "ecs_shards_max" {
+  description = "Most ECS tasks one run is split over (1: never split; mirror.shards.max_tasks)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.ecs_shards_max >= 1 && var.ecs_shards_max <= 16 && floor(var.ecs_shards_max) == var.ecs_shards_max
+    error_message = "ecs_shards_max must be a whole number between 1 and 16."
+  }
+}
+
+variable "ecs_shard_gb" {
+  description = "Planned GiB per ECS task of a split run (mirror.shards.gb_per_task)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.ecs_shard_gb > 0 && var.ecs_shard_gb <= 10240
+    error_message = "ecs_shard_gb must be more than 0 and at most 10240."
+  }
+}
+
 variable "slack_enabled" {
   description = "Send Slack notifications."
   type        = bool
