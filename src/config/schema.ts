@@ -315,7 +315,7 @@ export const MirrorSchema = z
       .prefault({})
       .meta({
         description:
-          "Split a large ECS run (the initial full mirror) over several tasks (docs/pipeline.md, sharded runs).",
+          "Split a large ECS run (the initial full mirror) over several tasks (docs/sharded-runs.md).",
       }),
   })
   .meta({ description: "What to mirror and from where." });

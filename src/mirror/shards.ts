@@ -11,7 +11,7 @@ import { loadState, type MirrorState, readText, type StateEntry, writeJson } fro
  * splits the plan by formula hash over N ECS tasks. Each task transfers its shard's bottles and
  * manifests and records them in its part, `_sync/parts/<runId>/<shard>.json` — never in
  * `_sync/state.json`, never the API. The last task to finish merges the parts into the state and runs
- * the rest of the plan once (API last, state, report, prune); see docs/pipeline.md "Sharded runs".
+ * the rest of the plan once (API last, state, report, prune); see docs/sharded-runs.md.
  */
 export const PARTS_PREFIX = "_sync/parts/";
 
