@@ -7,6 +7,7 @@
  *   npm run bench -- http-body [--total-mib 1024] [--bottles 100] [--runs 5]
  *   npm run bench -- plan [--formulae 8000] [--tags 6]
  *   npm run bench -- serve [--runs 3] [--seconds 8] [--connections 32]   (needs nginx and wrk)
+ *   npm run bench -- shards [--bottles 200] [--total-mib 512] [--mib-per-connection 8] [--runs 1]
  *   npm run bench -- all
  *
  * throughput.ts and memory.ts say what they run; bench/README.md has the latest numbers.
@@ -89,6 +90,7 @@ const [name = "all", ...rest] = process.argv.slice(2);
 const benches: Record<string, (args: string[]) => Promise<Row[]>> = { plan, memory, throughput, serve };
 benches["http-body"] = async (args) => (await import("./http-body.ts")).httpBody(args);
 benches["runtime-bundles"] = async (args) => (await import("./runtime-bundles.ts")).runtimeBundles(args);
+benches.shards = async (args) => (await import("./shards.ts")).shards(args);
 const chosen = name === "all" ? Object.keys(benches) : [name];
 for (const bench of chosen) {
   const fn = benches[bench];
