@@ -23,9 +23,10 @@ import { startEmulator } from "../src/emulator/emulator.ts";
 import { HomebrewApiClient } from "../src/homebrew/api-client.ts";
 import { loadTrustedKey } from "../src/homebrew/keys.ts";
 import { RegistryClient } from "../src/homebrew/registry-client.ts";
+import { readPlan } from "../src/mirror/prepare.ts";
 import type { RunReport } from "../src/mirror/report.ts";
 import { runReportKey } from "../src/mirror/report.ts";
-import type { ShardSpec } from "../src/mirror/shards.ts";
+import { type ShardSpec, shardOf } from "../src/mirror/shards.ts";
 import { readText } from "../src/mirror/state.ts";
 import { silentNotifier } from "../src/runtime/events.ts";
 import { orchestrate } from "../src/runtime/orchestrate.ts";
@@ -52,6 +53,8 @@ interface Sample {
   taskSeconds: number;
   cpuSeconds: number;
   transferred: number;
+  /** Bytes of the largest shard (the floor of the wall time when the link is the limit). */
+  largestShardBytes: number;
 }
 
 export async function shards(args: string[]): Promise<Row[]> {
@@ -133,6 +136,11 @@ export async function shards(args: string[]): Promise<Row[]> {
         runId,
       );
       const planSeconds = (performance.now() - t0) / 1000;
+      const perShard = new Array<number>(n).fill(0);
+      for (const ref of (await readPlan(store, runId)).transfers) {
+        const shard = shardOf(ref.formula, n);
+        perShard[shard] = (perShard[shard] ?? 0) + (ref.size ?? 0);
+      }
       const specs: Array<ShardSpec | undefined> = single ? [undefined] : started;
       if (specs.length !== n)
         throw new Error(`asked for ${n} tasks, the orchestrator started ${specs.length}`);
@@ -170,6 +178,7 @@ export async function shards(args: string[]): Promise<Row[]> {
         taskSeconds,
         cpuSeconds: results.reduce((sum, result) => sum + result.cpuSeconds, 0),
         transferred: report.counts.transferred,
+        largestShardBytes: Math.max(...perShard),
       };
     };
 
@@ -205,6 +214,7 @@ export async function shards(args: string[]): Promise<Row[]> {
           "CPU s (all tasks)": median(list.map((s) => s.cpuSeconds)).toFixed(1),
           "MiB/s": (bytes / MiB / seconds).toFixed(0),
           "vs N=1": n === 1 ? "1.00" : (seconds / base).toFixed(2),
+          "largest shard MiB": ((list[0]?.largestShardBytes ?? 0) / MiB).toFixed(0),
           bottles: list[0]?.transferred ?? 0,
         });
       }

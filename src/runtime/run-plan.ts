@@ -184,11 +184,16 @@ export async function runPlan(deps: RunPlanDeps, request: RunPlanRequest): Promi
 
     // No bottle pending: the rest of the plan (failed bottles get one more try, then manifests, API, prune).
     const state = await loadState(store);
+    const stored = new Set(plan.transfers.filter((ref) => isDone(state, ref)).map((ref) => ref.key));
     const finalPlan: StoredPlan = {
       ...plan,
-      transfers: plan.transfers.filter((ref) => !isDone(state, ref)),
+      transfers: plan.transfers.filter((ref) => !stored.has(ref.key)),
       // Manifests an earlier step of this run stored (the shards of a sharded run) are not fetched again.
       manifests: plan.manifests.filter((manifest) => !storedSince(state, manifest.key, plan.createdAt)),
+      // What the plan found gone and an earlier slice or shard has stored again stays recorded.
+      forgotten: (plan.forgotten ?? []).filter(
+        (key) => !stored.has(key) && !storedSince(state, key, plan.createdAt),
+      ),
     };
     const report = await executePlan({
       store,

@@ -359,5 +359,33 @@ describe("runtime/run-shard", () => {
         "run run-after-bad-part was planned for 3 task(s), but this task was started as shard 1 of 2",
       );
     });
+
+    it("records again a bottle the store lost and a shard fetched again (the plan's forgotten keys)", async () => {
+      const target = folderTarget();
+      const { registry } = await clients();
+      const deps = {
+        store: target.store,
+        registry,
+        notifier: silentNotifier,
+        telemetry: memoryTelemetry(),
+        environment: "test",
+        owner: "test:shard",
+        leaseMs: 20_000,
+      };
+      const first = await plan(target, "run-full");
+      for (const shard of first.shards) await runShard(deps, { runId: "run-full", shard });
+      const lost = Object.keys((await loadState(target.store)).entries).sort()[0] ?? "";
+      await target.store.delete(lost);
+
+      const again = await plan(target, "run-refetch");
+      expect((await readPlan(target.store, "run-refetch")).forgotten).toEqual([lost]);
+      const outcomes = [];
+      for (const shard of again.shards) outcomes.push(await runShard(deps, { runId: "run-refetch", shard }));
+
+      expect(outcomes.at(-1)?.status).toBe("finished");
+      expect((await report(target.store, "run-refetch")).status).toBe("succeeded");
+      expect((await loadState(target.store)).entries[lost]).toBeDefined();
+      expect(await target.store.stat(lost)).not.toBeNull();
+    });
   });
 });
