@@ -539,7 +539,7 @@ async function outOfSpace(run: Run, full: StorageFullError): Promise<RunOutOfSpa
   if (!report.errors.some((error) => error.message.includes(full.message)))
     report.errors.push({ key: "(run)", message: full.message });
   report.counts.failed = report.errors.length;
-  const stateSaved = await saveState(run.store, state, run.now()).then(
+  const stateSaved = await record(run, state).then(
     () => true,
     () => false,
   );
