@@ -20,14 +20,15 @@ import { readLease } from "../../../src/mirror/lock.ts";
 import { readPlan } from "../../../src/mirror/prepare.ts";
 import { type RunReport, runReportKey } from "../../../src/mirror/report.ts";
 import type { ShardSpec } from "../../../src/mirror/shards.ts";
-import { PARTS_PREFIX, shardOf } from "../../../src/mirror/shards.ts";
-import { loadState, type MirrorState, readText } from "../../../src/mirror/state.ts";
+import { PARTS_PREFIX, partKey, readPart, shardOf } from "../../../src/mirror/shards.ts";
+import { loadState, type MirrorState, readText, STATE_KEY } from "../../../src/mirror/state.ts";
 import { syncMirror } from "../../../src/mirror/sync.ts";
 import { silentNotifier } from "../../../src/runtime/events.ts";
 import { orchestrate } from "../../../src/runtime/orchestrate.ts";
 import { runShard } from "../../../src/runtime/run-shard.ts";
 import { memoryTelemetry } from "../../../src/runtime/telemetry.ts";
 import type { BlobStore } from "../../../src/storage/blob-store.ts";
+import { StorageFullError } from "../../../src/storage/errors.ts";
 import { FsStore } from "../../../src/storage/fs.ts";
 import { S3Store } from "../../../src/storage/s3.ts";
 import { withEmulator } from "../../helpers/emulator.ts";
@@ -386,6 +387,49 @@ describe("runtime/run-shard", () => {
       expect((await report(target.store, "run-refetch")).status).toBe("succeeded");
       expect((await loadState(target.store)).entries[lost]).toBeDefined();
       expect(await target.store.stat(lost)).not.toBeNull();
+    });
+
+    it("ends a shard whose store is full with a failed part, never writing the shared state", async () => {
+      const target = folderTarget();
+      const first = await plan(target, "run-full-disk");
+      const { registry } = await clients();
+      let bottlePuts = 0;
+      const full = new Proxy(target.store, {
+        get(store, property) {
+          if (property === "put") {
+            return async (...args: Parameters<BlobStore["put"]>) => {
+              if (args[0].startsWith("bottles/") && ++bottlePuts > 1) {
+                throw new StorageFullError(store.location, "ENOSPC", { key: args[0] });
+              }
+              return store.put(...args);
+            };
+          }
+          const value: unknown = Reflect.get(store, property, store);
+          return typeof value === "function" ? value.bind(store) : value;
+        },
+      });
+      const shard = first.shards[0];
+      if (!shard) throw new Error("no shard");
+
+      const outcome = await runShard(
+        {
+          store: full,
+          registry,
+          notifier: silentNotifier,
+          telemetry: memoryTelemetry(),
+          environment: "test",
+          owner: "test:shard",
+          leaseMs: 20_000,
+        },
+        { runId: "run-full-disk", shard },
+      );
+
+      expect(outcome.status).toBe("part");
+      expect(await target.store.stat(STATE_KEY)).toBeNull();
+      const part = await readPart(target.store, "run-full-disk", shard.index);
+      expect(part?.status).toBe("failed");
+      expect(part?.error).toMatch(/no space left on .* \(ENOSPC\)/);
+      expect(await target.store.stat(partKey("run-full-disk", shard.index))).not.toBeNull();
     });
   });
 });
