@@ -197,10 +197,15 @@ function childArgs(target: SyncTarget): string[] {
  * (esbuild, ESM, minified, the `require` banner), so its numbers are those of the deployed shape of the
  * engine: no TypeScript transpiling at start-up, only the modules the engine uses.
  */
-export async function bundleEngine(dir: string, repo: string = REPO, name = "engine"): Promise<string> {
+export async function bundleEngine(
+  dir: string,
+  repo: string = REPO,
+  name = "engine",
+  entry = "bench/sync-child.ts",
+): Promise<string> {
   const outfile = join(dir, `${name}.mjs`);
   await build({
-    entryPoints: [join(repo, "bench/sync-child.ts")],
+    entryPoints: [join(repo, entry)],
     absWorkingDir: repo,
     outfile,
     bundle: true,

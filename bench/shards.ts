@@ -18,7 +18,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { startEmulator } from "../src/emulator/emulator.ts";
 import { HomebrewApiClient } from "../src/homebrew/api-client.ts";
 import { loadTrustedKey } from "../src/homebrew/keys.ts";
@@ -33,6 +32,7 @@ import { orchestrate } from "../src/runtime/orchestrate.ts";
 import { memoryTelemetry } from "../src/runtime/telemetry.ts";
 import { FsStore } from "../src/storage/fs.ts";
 import {
+  bundleEngine,
   type ChildResult,
   flag,
   MiB,
@@ -76,22 +76,8 @@ export async function shards(args: string[]): Promise<Row[]> {
   const before = uptime();
   try {
     const keyPath = await writeKey(emulator, dir);
-    const task = join(dir, "task.mjs");
-    await build({
-      entryPoints: [join(REPO, "src/runtime/ecs/task.ts")],
-      absWorkingDir: REPO,
-      outfile: task,
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "esm",
-      minify: true,
-      legalComments: "none",
-      logLevel: "warning",
-      banner: {
-        js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);',
-      },
-    });
+    // Bundled like dist/ecs-task/task.mjs: plain node, no tsx start-up in the timings.
+    const task = await bundleEngine(dir, REPO, "task", "src/runtime/ecs/task.ts");
     const bytes = emulator.index.bottles.reduce((sum, bottle) => sum + bottle.size, 0);
     const settings = {
       tags: [TAG],

@@ -169,6 +169,20 @@ async function runTasks(target: Target, runId: string, shards: ShardSpec[]): Pro
   return results.map((result) => result.code);
 }
 
+/** What runShard needs in this process (the in-process tests call it directly). */
+async function shardDeps(store: BlobStore): Promise<Parameters<typeof runShard>[0]> {
+  const { registry } = await clients();
+  return {
+    store,
+    registry,
+    notifier: silentNotifier,
+    telemetry: memoryTelemetry(),
+    environment: "test",
+    owner: "test:shard",
+    leaseMs: 20_000,
+  };
+}
+
 /** The state without its clocks: what is mirrored, with which bytes. */
 function mirrored(state: MirrorState): unknown {
   const strip = (entries: MirrorState["entries"] = {}) =>
@@ -320,17 +334,7 @@ describe("runtime/run-shard", () => {
         times: Number.POSITIVE_INFINITY,
         fault: { kind: "corrupt" },
       });
-      const { registry } = await clients();
-      const deps = {
-        store: target.store,
-        registry,
-        notifier: silentNotifier,
-        telemetry: memoryTelemetry(),
-        environment: "test",
-        owner: "test:shard",
-        leaseMs: 20_000,
-        retry: { retries: 0 },
-      };
+      const deps = { ...(await shardDeps(target.store)), retry: { retries: 0 } };
 
       const outcomes = [];
       for (const shard of first.shards) outcomes.push(await runShard(deps, { runId: "run-bad-part", shard }));
@@ -363,16 +367,7 @@ describe("runtime/run-shard", () => {
 
     it("records again a bottle the store lost and a shard fetched again (the plan's forgotten keys)", async () => {
       const target = folderTarget();
-      const { registry } = await clients();
-      const deps = {
-        store: target.store,
-        registry,
-        notifier: silentNotifier,
-        telemetry: memoryTelemetry(),
-        environment: "test",
-        owner: "test:shard",
-        leaseMs: 20_000,
-      };
+      const deps = await shardDeps(target.store);
       const first = await plan(target, "run-full");
       for (const shard of first.shards) await runShard(deps, { runId: "run-full", shard });
       const lost = Object.keys((await loadState(target.store)).entries).sort()[0] ?? "";
@@ -392,7 +387,6 @@ describe("runtime/run-shard", () => {
     it("ends a shard whose store is full with a failed part, never writing the shared state", async () => {
       const target = folderTarget();
       const first = await plan(target, "run-full-disk");
-      const { registry } = await clients();
       let bottlePuts = 0;
       const full = new Proxy(target.store, {
         get(store, property) {
@@ -411,18 +405,7 @@ describe("runtime/run-shard", () => {
       const shard = first.shards[0];
       if (!shard) throw new Error("no shard");
 
-      const outcome = await runShard(
-        {
-          store: full,
-          registry,
-          notifier: silentNotifier,
-          telemetry: memoryTelemetry(),
-          environment: "test",
-          owner: "test:shard",
-          leaseMs: 20_000,
-        },
-        { runId: "run-full-disk", shard },
-      );
+      const outcome = await runShard(await shardDeps(full), { runId: "run-full-disk", shard });
 
       expect(outcome.status).toBe("part");
       expect(await target.store.stat(STATE_KEY)).toBeNull();
