@@ -145,6 +145,16 @@ function mirrorRules(root: unknown, out: RuleFindings): void {
       }
     });
   }
+  const layouts = valueAt(root, ["mirror", "layouts"]);
+  if (Array.isArray(layouts) && layouts.length > 0 && !layouts.includes("flat")) {
+    out.errors.push({
+      path: ["mirror", "layouts"],
+      at: "value",
+      message:
+        "`mirror.layouts` must include `flat`: the flat tree is the mirror's record (state, verify, prune) and the OCI names are made from it",
+      fix: "write `layouts: [flat, oci]`",
+    });
+  }
   const include = valueAt(root, ["mirror", "formulae", "include"]);
   const exclude = valueAt(root, ["mirror", "formulae", "exclude"]);
   if (Array.isArray(include) && Array.isArray(exclude)) {

@@ -19,6 +19,8 @@ export const DEFAULT_TAGS = ["arm64_sequoia", "arm64_sonoma", "x86_64_linux"];
 export const DEFAULT_UPSTREAM_API = "https://formulae.brew.sh/api";
 export const DEFAULT_UPSTREAM_REGISTRY = "https://ghcr.io/v2/homebrew/core";
 export const DEFAULT_UPSTREAM_BREW_GIT = "https://github.com/Homebrew/brew.git";
+/** mirror.layouts: `flat` (HOMEBREW_BOTTLE_DOMAIN) is the record and always written; `oci` adds `v2/`. */
+export const MIRROR_LAYOUTS = ["flat", "oci"] as const;
 
 const regionSchema = z
   .enum(AWS_REGIONS as [string, ...string[]])
@@ -265,6 +267,15 @@ export const MirrorSchema = z
         description:
           "Also mirror brew's own git repository for git's dumb HTTP protocol at <base>/git/brew.git (HOMEBREW_BREW_GIT_REMOTE), so `brew update` works offline. Runs the git binary (docs/brew-git.md).",
         examples: [true],
+      }),
+    layouts: z
+      .array(z.enum(MIRROR_LAYOUTS))
+      .min(1)
+      .default(["flat"])
+      .meta({
+        description:
+          "Trees to write: `flat` (bottles/<name>-<version>.<tag>.bottle.tar.gz, for HOMEBREW_BOTTLE_DOMAIN; always written) and `oci` (v2/homebrew/core/<image>/blobs/sha256:<sha> and …/manifests/<version>, for HOMEBREW_ARTIFACT_DOMAIN=<base>). On a folder the OCI names are hard links (bytes stored once); on S3 server-side copies (docs/homebrew-contract.md).",
+        examples: [["flat", "oci"]],
       }),
     retention_days: z
       .int()

@@ -123,6 +123,13 @@ export const TFVARS: readonly TfvarSpec[] = [
     description: "Upstream OCI registry base URL for bottles.",
   },
   {
+    name: "mirror_layouts",
+    type: "list(string)",
+    source: "mirror.layouts",
+    description:
+      "Trees the sync writes: flat always; oci adds v2/homebrew/core/ for HOMEBREW_ARTIFACT_DOMAIN.",
+  },
+  {
     name: "retention_days",
     type: "number",
     source: "mirror.retention_days",

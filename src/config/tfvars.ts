@@ -40,6 +40,7 @@ export function toTfvars(
     mirror_formulae_exclude: [...mirror.formulae.exclude],
     upstream_api_url: mirror.upstream.api,
     upstream_registry_url: mirror.upstream.registry,
+    mirror_layouts: [...mirror.layouts],
     retention_days: mirror.retention_days,
     checkers_concurrency: mirror.concurrency.checkers,
     transfers_concurrency: mirror.concurrency.transfers,

@@ -4,6 +4,7 @@ import { errorMessage, type HbsyncError } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { type StorageFullError, storageFullIn } from "../storage/errors.ts";
 import { RunFailedError, RunOutOfSpaceError, StateError } from "./errors.ts";
+import { emptyOciReport, pruneOciLayout, writeOciLayout } from "./layouts.ts";
 import { type Lease, LOCK_KEY } from "./lock.ts";
 import { ManifestWriter } from "./manifest-writer.ts";
 import { runPool } from "./pool.ts";
@@ -117,10 +118,12 @@ async function execute(run: Run): Promise<RunReport> {
   const failedBottles = await transferBottles(run, manifests);
   if (run.full) throw await outOfSpace(run, run.full);
   await storeRemainingManifests(run, manifests, failedBottles);
+  await writeLayouts(run);
   if (!(await readyToPublish(run))) return commitFailed(run);
   await publishApi(run);
   await commit(run);
   await prune(run);
+  await pruneLayouts(run);
   for (const ref of run.plan.api) if (ref.staged) await run.store.delete(ref.staged);
   return run.report;
 }
@@ -193,6 +196,7 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
     delete state.entries[key];
     delete state.manifests[key];
     delete state.api?.[key];
+    delete state.oci?.[key];
   }
   const time = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -389,6 +393,48 @@ async function storeRemainingManifests(
       (manifest) => manifests.store(manifest),
     );
   });
+}
+
+/** The run publishes the API (not a slice of a worker's transfers, whose plan names no API file). */
+function publishes(run: Run): boolean {
+  return run.plan.api.length > 0;
+}
+
+/**
+ * Phase `layouts` (mirror.layouts: oci): the OCI names of every recorded bottle and manifest, written
+ * before the API that names them is published (src/mirror/layouts.ts). Its failures fail the run.
+ */
+async function writeLayouts(run: Run): Promise<void> {
+  if (!publishes(run) || !(run.plan.settings.layouts ?? []).includes("oci") || run.signal.aborted) return;
+  const oci = emptyOciReport();
+  run.report.layouts = { oci };
+  run.emit({ type: "phase", phase: "layouts", detail: "OCI layout (v2/homebrew/core/)" });
+  await run.time("layouts", () =>
+    writeOciLayout({
+      store: run.store,
+      state: run.state,
+      concurrency: run.plan.settings.concurrency.transfers,
+      now: run.now,
+      signal: run.signal,
+      report: oci,
+      onError: (error) => run.report.errors.push(error),
+    }),
+  );
+}
+
+/** After a successful run's prune: OCI objects whose source is gone (all of them with `oci` off). */
+async function pruneLayouts(run: Run): Promise<void> {
+  if (!publishes(run)) return;
+  const enabled = (run.plan.settings.layouts ?? []).includes("oci");
+  if (!enabled && run.state.oci === undefined) return;
+  if (!(await stillLeased(run.options.lease, run.signal))) return;
+  const oci = run.report.layouts?.oci ?? emptyOciReport();
+  const before = oci.pruned;
+  await run.time("prune", () => pruneOciLayout({ store: run.store, state: run.state, enabled, report: oci }));
+  if (enabled || oci.pruned > 0) run.report.layouts = { oci };
+  if (oci.pruned === before && enabled) return;
+  await saveState(run.store, run.state, run.now());
+  await finish(run);
 }
 
 /**

@@ -4,6 +4,7 @@ import { jwsPayload, type ParsedPackages, parseInternalPackages } from "../homeb
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { StateError } from "./errors.ts";
+import { isOciKey, type Layout } from "./layouts.ts";
 import {
   bytesByTag,
   isNameSelected,
@@ -27,6 +28,8 @@ export interface MirrorSettings {
   exclude: string[];
   retentionDays: number;
   concurrency: { checkers: number; transfers: number };
+  /** mirror.layouts: `flat` always; `oci` adds `v2/homebrew/core/` (absent in plans written before it: flat). */
+  layouts?: Layout[];
 }
 
 /** The Homebrew API calls a sync needs (HomebrewApiClient satisfies it). */
@@ -206,6 +209,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     delete state.entries[key];
     delete state.manifests?.[key];
     delete state.api?.[key];
+    delete state.oci?.[key];
   }
   const planInput: PlanInput = {
     formulae: index.formulae,
@@ -226,7 +230,10 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     ...plan.manifests.map((manifest) => manifest.key),
     ...apiFiles.map((file) => file.key),
   ]);
-  for (const key of damaged) if (!replanned.has(key) && !plan.prunes.includes(key)) plan.prunes.push(key);
+  // (A damaged OCI object is written again from its source by the layout phase: never pruned here.)
+  for (const key of damaged) {
+    if (!replanned.has(key) && !isOciKey(key) && !plan.prunes.includes(key)) plan.prunes.push(key);
+  }
 
   options.onPhase?.("manifests", `${plan.manifests.length} manifests`);
   const manifests = new Map<string, FetchedManifest>();

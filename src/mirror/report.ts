@@ -1,4 +1,5 @@
 import type { BrewGitReport } from "./git/publish.ts";
+import type { OciLayoutReport } from "./layouts.ts";
 import type { MissingDependency, RejectedFormula } from "./plan.ts";
 
 /** One failed object in a run. */
@@ -49,6 +50,8 @@ export interface RunReport {
   rejected: RejectedFormula[];
   /** brew's own git (mirror.brew_git), when the run published it. */
   git?: BrewGitReport;
+  /** mirror.layouts beyond flat: what the run wrote and pruned in each (src/mirror/layouts.ts). */
+  layouts?: { oci: OciLayoutReport };
   /** Dependencies of mirrored formulae that the index lacks (brew cannot install what needs them). */
   missingDependencies?: MissingDependency[];
 }
@@ -115,7 +118,17 @@ export function summarize(report: RunReport): string {
     `${report.status}: ${c.transferred} transferred (${formatBytes(report.bytes.transferred)}), ` +
     `${c.adopted} adopted, ${c.kept} unchanged, ${c.failed} failed, ${c.pruned} pruned, ` +
     `${c.rejected} rejected; API ${c.apiPublished} published, ${c.apiUnchanged} unchanged` +
+    (report.layouts ? `; OCI layout ${summarizeOci(report.layouts.oci)}` : "") +
     (report.git ? `; brew git ${summarizeGit(report.git)}` : "")
+  );
+}
+
+/** `12 objects: 3 hard-linked (bytes stored once), 0 copied, 9 unchanged, 1 pruned` */
+function summarizeOci(oci: OciLayoutReport): string {
+  return (
+    `${oci.objects} objects: ${oci.linked} hard-linked (bytes stored once), ${oci.copied} copied, ` +
+    `${oci.unchanged} unchanged, ${oci.pruned} pruned` +
+    (oci.failed > 0 ? `, ${oci.failed} failed` : "")
   );
 }
 

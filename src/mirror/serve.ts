@@ -8,10 +8,11 @@ import { contentTypeOf, openServed, type Served, SmallBodies } from "./serve-fil
 /**
  * A local mirror over HTTP with brew's URL shapes (DESIGN.md §1):
  * `<base>/bottles/<urlencoded filename>` (decoded to the literal store key), `<base>/bottles/<image>/
- * manifests/<ref>`, `<base>/api/…`, `<base>/git/brew.git/…` (mirror.brew_git). GET and HEAD;
+ * manifests/<ref>`, `<base>/api/…`, `<base>/git/brew.git/…` (mirror.brew_git), `<base>/v2/homebrew/core/
+ * <image>/blobs/sha256:<sha>` and `…/manifests/<ref>` (mirror.layouts: oci). GET and HEAD;
  * Content-Length, Last-Modified, ETag; If-None-Match and If-Modified-Since (a date in the future is
  * ignored, RFC 9110 §13.1.3); one Range per request (206/416), honoured only while an If-Range still
- * matches (else the whole body, §13.1.5). Only `bottles/`, `api/` and `git/` are served; a request whose
+ * matches (else the whole body, §13.1.5). Only `bottles/`, `api/`, `git/` and `v2/` are served; a request whose
  * decoded segments would climb out of them (`..`, an encoded `/`, NUL) is refused with 400, and a key
  * that resolves outside the store (a symlink in the tree) gets a bare 404, the reason going only to
  * `onError` (the server's log).
@@ -51,8 +52,11 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
-/** `git/` is brew's own repository for git's dumb HTTP protocol (mirror.brew_git: `<base>/git/brew.git`). */
-const SERVED_ROOTS = new Set(["bottles", "api", "git"]);
+/**
+ * `git/` is brew's own repository for git's dumb HTTP protocol (mirror.brew_git: `<base>/git/brew.git`);
+ * `v2/` the OCI layout (mirror.layouts: oci) that HOMEBREW_ARTIFACT_DOMAIN=<base> reads.
+ */
+const SERVED_ROOTS = new Set(["bottles", "api", "git", "v2"]);
 export async function startServe(options: ServeOptions): Promise<MirrorServer> {
   const small = new SmallBodies();
   const server = createServer((req, res) => {

@@ -66,6 +66,7 @@ export async function resolveMirror(flags: MirrorFlags, cwd: string): Promise<Re
     include: [...mirror.formulae.include],
     exclude: [...mirror.formulae.exclude],
     retentionDays: mirror.retention_days,
+    layouts: [...mirror.layouts],
     concurrency: {
       checkers: positive(flags.checkers, "--checkers") ?? mirror.concurrency.checkers,
       transfers: positive(flags.transfers, "--transfers") ?? mirror.concurrency.transfers,

@@ -25,6 +25,19 @@ export interface MirrorState {
   manifests?: Record<string, StateEntry>;
   /** Published API files: `api/formula.jws.json` → digest (an unchanged file is not re-published). */
   api?: Record<string, { sha256: string; size: number; syncedAt: string }>;
+  /**
+   * The OCI layout (mirror.layouts: oci): `v2/homebrew/core/<image>/blobs/sha256:<sha>` and
+   * `…/manifests/<ref>` → the recorded object (bottles/…) whose bytes it holds (src/mirror/layouts.ts).
+   */
+  oci?: Record<string, OciRecord>;
+}
+
+/** One object of the OCI layout: a second name for the bytes of `source`. */
+export interface OciRecord {
+  sha256: string;
+  size: number;
+  source: string;
+  syncedAt: string;
 }
 
 export function emptyState(now: Date = new Date(0)): MirrorState {
@@ -66,7 +79,21 @@ export function parseState(text: string): MirrorState {
       }
     }
   }
-  return { version: 1, updatedAt, entries, manifests, api };
+  const oci: Record<string, OciRecord> = {};
+  if (isRecord(value.oci)) {
+    for (const [key, record] of Object.entries(value.oci)) {
+      if (
+        isRecord(record) &&
+        typeof record.sha256 === "string" &&
+        typeof record.size === "number" &&
+        typeof record.source === "string"
+      ) {
+        const { sha256, size, source } = record;
+        oci[key] = { sha256, size, source, syncedAt: String(record.syncedAt ?? "") };
+      }
+    }
+  }
+  return { version: 1, updatedAt, entries, manifests, api, ...(isRecord(value.oci) ? { oci } : {}) };
 }
 
 function checkEntries(raw: Record<string, unknown>, field: string): Record<string, StateEntry> {

@@ -5,8 +5,11 @@ import { runPool } from "./pool.ts";
 import { loadState, type MirrorState, STATE_KEY } from "./state.ts";
 import { hashStored } from "./transfer.ts";
 
-/** What a recorded object is: a bottle, a registry manifest, or a published API file. */
-export type ObjectKind = "bottles" | "manifests" | "api";
+/**
+ * What a recorded object is: a bottle, a registry manifest, a published API file, or an object of the
+ * OCI layout (a second name for a bottle's or manifest's bytes: mirror.layouts: oci).
+ */
+export type ObjectKind = "bottles" | "manifests" | "api" | "oci";
 
 export interface VerifyProblem {
   key: string;
@@ -49,7 +52,12 @@ export function recordedObjects(
       sha256: entry.sha256,
       size: entry.size,
     }));
-  return [...of("bottles", state.entries), ...of("manifests", state.manifests), ...of("api", state.api)];
+  return [
+    ...of("bottles", state.entries),
+    ...of("manifests", state.manifests),
+    ...of("api", state.api),
+    ...of("oci", state.oci),
+  ];
 }
 
 /**
@@ -66,7 +74,7 @@ export async function verifyMirror(options: VerifyOptions): Promise<VerifyReport
     state = await loadState(store);
   }
   const expected = recordedObjects(state).filter((item) => options.keys?.has(item.key) ?? true);
-  const byKind: Record<ObjectKind, number> = { bottles: 0, manifests: 0, api: 0 };
+  const byKind: Record<ObjectKind, number> = { bottles: 0, manifests: 0, api: 0, oci: 0 };
   for (const item of expected) byKind[item.kind]++;
   let done = 0;
   const results = await runPool(
@@ -107,10 +115,13 @@ export async function verifyMirror(options: VerifyOptions): Promise<VerifyReport
   };
 }
 
-/** `135 bottles, 57 manifests, 7 API files` */
+/** `135 bottles, 57 manifests, 7 API files` (`, 192 OCI objects` with the OCI layout) */
 export function describeKinds(byKind: Record<ObjectKind, number>): string {
   const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
-  return `${plural(byKind.bottles, "bottle")}, ${plural(byKind.manifests, "manifest")}, ${plural(byKind.api, "API file")}`;
+  return (
+    `${plural(byKind.bottles, "bottle")}, ${plural(byKind.manifests, "manifest")}, ${plural(byKind.api, "API file")}` +
+    (byKind.oci > 0 ? `, ${plural(byKind.oci, "OCI object")}` : "")
+  );
 }
 
 /** One line per report: `verified 199 of 199 objects in /m (135 bottles, 57 manifests, 7 API files)`. */

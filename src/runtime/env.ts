@@ -1,4 +1,5 @@
-import { MirrorSchema } from "../config/schema.ts";
+import { MIRROR_LAYOUTS, MirrorSchema } from "../config/schema.ts";
+import type { Layout } from "../mirror/layouts.ts";
 import type { MirrorSettings } from "../mirror/prepare.ts";
 import type { ShardSettings, ShardSpec } from "../mirror/shards.ts";
 import type { NotifyConfig } from "../notify/index.ts";
@@ -33,6 +34,21 @@ export function listEnv(name: string, fallback: readonly string[], env: Env = pr
     .split(",")
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** MIRROR_LAYOUTS (`flat` or `flat,oci`; default flat): mirror.layouts, rendered by Terraform. */
+export function layoutsEnv(env: Env = process.env): Layout[] {
+  const layouts = listEnv("MIRROR_LAYOUTS", ["flat"], env);
+  if (
+    !layouts.includes("flat") ||
+    layouts.some((layout) => !(MIRROR_LAYOUTS as readonly string[]).includes(layout))
+  ) {
+    throw new InvalidEnvError(
+      "MIRROR_LAYOUTS",
+      `must be "flat" or "flat,oci", got ${JSON.stringify(env.MIRROR_LAYOUTS)}`,
+    );
+  }
+  return [...new Set(layouts)] as Layout[];
 }
 
 /** A number within [min, max]; `fallback` when unset. */
@@ -116,6 +132,7 @@ export function baseConfigFromEnv(env: Env = process.env): BaseConfig {
     tags: listEnv("MIRROR_TAGS", defaults.tags, env),
     include: listEnv("MIRROR_FORMULAE_INCLUDE", [], env),
     exclude: listEnv("MIRROR_FORMULAE_EXCLUDE", [], env),
+    layouts: layoutsEnv(env),
     retentionDays: numberEnv(
       "RETENTION_DAYS",
       defaults.retention_days,

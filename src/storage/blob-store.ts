@@ -40,6 +40,13 @@ export interface PutOptions {
   ifAbsent?: boolean;
 }
 
+export interface CopyOptions {
+  sha256: string;
+  size: number;
+  /** As for put: skip the per-object flush (fs); durable after the next `flush()`. */
+  deferSync?: boolean;
+}
+
 /** A store object that is a local file, opened for reading (see BlobStore.openLocal). */
 export interface LocalFile {
   /** An open descriptor: the caller closes it. */
@@ -50,6 +57,9 @@ export interface LocalFile {
   /** Which file, in which version (device, inode, size, mtime): equal identities, equal bytes. */
   identity: string;
 }
+
+/** How `copy` placed the bytes: a hard link to the same file (fs), or a second copy (fs fallback, S3). */
+export type CopyMethod = "link" | "copy";
 
 export interface PutResult {
   key: string;
@@ -109,6 +119,16 @@ export interface BlobStore {
   reserve?(bytes: number): Promise<boolean>;
   /** Free what `reserve` held: at the first full write, so the records fit, and when the run ends. */
   releaseReserve?(): Promise<void>;
+  /**
+   * Put at `target` the bytes of the object at `source` without passing them through the caller
+   * (the OCI layout's second name for a bottle): fs hard-links (the bytes are stored once) and copies
+   * where the filesystem has no hard links; S3 copies server-side (CopyObject). Atomic like `put`
+   * (replaces `target`). `sha256`/`size` are what the source was verified to hold when it was put: a
+   * source of another size is refused with IntegrityError and nothing is stored (S3 also compares the
+   * sha256 its put recorded, and the copy's checksum; a hard link re-reads nothing). Throws NotFoundError
+   * when `source` is absent. Optional: without it the engine streams `get(source)` into `put(target)`.
+   */
+  copy?(source: string, target: string, options: CopyOptions): Promise<CopyMethod>;
   /** Release sockets/handles. */
   close?(): Promise<void>;
 }

@@ -13,6 +13,9 @@
  * - putIfAbsent: writes a complete temp file, then hard-links it to the key: `link` fails with EEXIST
  *   when the key exists, so exactly one concurrent caller wins and no reader sees a partial file. On
  *   filesystems without hard links it falls back to an exclusive create (`wx`).
+ * - copy: hard-links the source's file to a temp name, then renames it onto the target, so both keys
+ *   name one file and its bytes are stored once (no read, no hash: they were verified when put). Where
+ *   the filesystem refuses hard links it streams a copy through `put`, verified against the sha256.
  * - Every path is checked to stay inside the root after resolving symlinks (realpath), so a symlink
  *   planted in the tree cannot redirect a write or a read outside it.
  * - Temp files older than a day (left by a killed run) are removed when the store is first used.
@@ -39,8 +42,17 @@ import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { forEachBounded } from "../shared/concurrency.ts";
-import type { BlobStat, BlobStore, LocalFile, PutOptions, PutResult } from "./blob-store.ts";
+import type {
+  BlobStat,
+  BlobStore,
+  CopyMethod,
+  CopyOptions,
+  LocalFile,
+  PutOptions,
+  PutResult,
+} from "./blob-store.ts";
 import {
+  IntegrityError,
   InvalidKeyError,
   NotFoundError,
   RangeNotSatisfiableError,
@@ -62,12 +74,21 @@ function errnoCode(error: unknown): string | undefined {
 export interface FsStoreOptions {
   /** Temp files older than this are deleted when the store is first used (default: one day). */
   staleTempMs?: number;
+  /**
+   * false: behave as on a filesystem without hard links (FAT, some network mounts): `copy` writes a
+   * second copy. Default true; a filesystem that refuses a link falls back by itself.
+   */
+  hardLinks?: boolean;
 }
+
+/** What link(2) answers on a filesystem (or across mounts) without hard links, or past a file's link limit. */
+const NO_LINK = ["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "EMLINK"];
 
 export class FsStore implements BlobStore {
   readonly location: string;
   private readonly root: string;
   private readonly staleTempMs: number;
+  private readonly hardLinks: boolean;
   private ready: Promise<string> | undefined;
   /** The root's real path, once init() has resolved it. */
   private realRoot: string | undefined;
@@ -81,6 +102,7 @@ export class FsStore implements BlobStore {
     this.root = resolve(root);
     this.location = this.root;
     this.staleTempMs = options.staleTempMs ?? STALE_TEMP_MS;
+    this.hardLinks = options.hardLinks ?? true;
   }
 
   async stat(key: string): Promise<BlobStat | null> {
@@ -252,6 +274,44 @@ export class FsStore implements BlobStore {
     this.flusher = Promise.all(Array.from({ length: BACKGROUND_FLUSHES }, drain)).then(() => {
       this.flusherRunning = false;
     });
+  }
+
+  async copy(source: string, target: string, options: CopyOptions): Promise<CopyMethod> {
+    assertValidKey(source);
+    assertValidKey(target);
+    assertValidExpectation(target, options);
+    const realRoot = await this.init();
+    const real = await this.resolveExisting(source);
+    const info = real === null ? null : await stat(real).catch(() => null);
+    if (real === null || info === null || !info.isFile()) throw new NotFoundError(source, this.location);
+    if (info.size !== options.size) {
+      throw new IntegrityError({ key: target, field: "size", expected: options.size, actual: info.size });
+    }
+    const temp = join(realRoot, TEMP_DIR, randomUUID());
+    const linked =
+      this.hardLinks &&
+      (await link(real, temp).then(
+        () => true,
+        (error: unknown) => {
+          if (!NO_LINK.includes(errnoCode(error) ?? "")) throw error;
+          return false;
+        },
+      ));
+    if (!linked) {
+      await this.put(target, await this.get(source), options);
+      return "copy";
+    }
+    try {
+      const path = await this.targetPath(target);
+      await rename(temp, path);
+      if (options.deferSync) {
+        this.unsyncedFolders.add(dirname(path));
+      } else await syncPath(dirname(path));
+      return "link";
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {

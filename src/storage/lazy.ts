@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
+import type { BlobStat, BlobStore, CopyMethod, CopyOptions, PutOptions, PutResult } from "./blob-store.ts";
 
 /**
  * A BlobStore whose backend module is imported on first use. `openStore` returns one for `s3://`
@@ -55,6 +55,14 @@ export class LazyStore<T extends BlobStore> implements BlobStore {
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
     return (await this.resolve()).putIfAbsent(key, body);
+  }
+
+  /** The backend's copy (S3: server-side); a backend without one gets the bytes streamed through put. */
+  async copy(source: string, target: string, options: CopyOptions): Promise<CopyMethod> {
+    const store = await this.resolve();
+    if (store.copy) return store.copy(source, target, options);
+    await store.put(target, await store.get(source), options);
+    return "copy";
   }
 
   async delete(key: string): Promise<void> {

@@ -37,6 +37,7 @@ const ACTION: Record<string, string> = {
   list: "s3:ListBucket",
   put: "s3:PutObject",
   putIfAbsent: "s3:PutObject",
+  copy: "s3:PutObject",
   replaceIfMatch: "s3:PutObject",
   delete: "s3:DeleteObject",
   deleteIfMatch: "s3:DeleteObject",

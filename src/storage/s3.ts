@@ -19,6 +19,15 @@
  * A run killed mid-upload leaves an incomplete multipart upload (invisible, but billed): the storage
  * module's lifecycle rule aborts them after a day (infra/terraform/modules/storage).
  *
+ * copy (the OCI layout's second name for a bottle): a HEAD of the source (its size and the sha256 its
+ * put recorded must be the expected ones), then one server-side CopyObject, no byte through the
+ * runner; the metadata (sha256, content type) comes along. It asks S3 for the copy's SHA-256
+ * (`x-amz-checksum-algorithm`) and deletes a copy whose checksum is not the expected one; servers that
+ * return none (s3rver) copy the source's verified bytes as they are. Above 5 GiB (CopyObject's limit)
+ * the bytes stream through a verified put instead. Not a website-redirect object: S3 honours
+ * `x-amz-website-redirect-location` only on its website endpoint, never on the REST endpoint that
+ * CloudFront (OAC) and clients reading the bucket use (docs/homebrew-contract.md).
+ *
  * putIfAbsent: HEAD first (a cheap refusal, and the right answer on S3-compatible servers that ignore
  * conditional headers, such as s3rver), then PutObject with `If-None-Match: *`, which AWS S3 arbitrates
  * atomically (412 → false; 409 ConditionalRequestConflict → retry).
@@ -31,6 +40,7 @@ import { pipeline } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -40,7 +50,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
-import type { BlobStat, BlobStore, PutOptions, PutResult } from "./blob-store.ts";
+import type { BlobStat, BlobStore, CopyMethod, CopyOptions, PutOptions, PutResult } from "./blob-store.ts";
 import { IntegrityError, NotFoundError, RangeNotSatisfiableError, StorageError } from "./errors.ts";
 import {
   assertValidExpectation,
@@ -415,6 +425,60 @@ export class S3Store implements BlobStore {
       ...(sha256 === undefined ? {} : { Metadata: { [SHA256_METADATA]: sha256 } }),
       ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
     };
+  }
+
+  async copy(source: string, target: string, options: CopyOptions): Promise<CopyMethod> {
+    assertValidKey(source);
+    assertValidKey(target);
+    assertValidExpectation(target, options);
+    if (options.size > MAX_SINGLE_PUT) {
+      await this.put(target, await this.get(source), options);
+      return "copy";
+    }
+    const Key = this.prefix + target;
+    const head = await this.client
+      .send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + source }))
+      .catch((error: unknown) => {
+        if (isNotFound(error)) throw new NotFoundError(source, this.location, { cause: error });
+        throw this.failure("stat", source, error);
+      });
+    const recorded = head.Metadata?.[SHA256_METADATA];
+    if (head.ContentLength !== options.size) {
+      throw new IntegrityError({
+        key: target,
+        field: "size",
+        expected: options.size,
+        actual: head.ContentLength ?? 0,
+      });
+    }
+    if (recorded !== undefined && recorded !== options.sha256) {
+      throw new IntegrityError({ key: target, field: "sha256", expected: options.sha256, actual: recorded });
+    }
+    const send = (CopySource: string) =>
+      this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, ChecksumAlgorithm: "SHA256" }),
+      );
+    const path = `${this.bucket}/${this.prefix}${source}`;
+    let result: { CopyObjectResult?: { ChecksumSHA256?: string } };
+    try {
+      // x-amz-copy-source is URL-encoded (`@` → %40, `+` → %2B), as AWS S3 decodes it. S3-compatible
+      // servers that decode it with decodeURI (s3rver) keep %40 and %2B: the source just found by HEAD
+      // is then "missing", and the same copy is sent with only what decodeURI decodes encoded.
+      result = await send(path.split("/").map(encodeURIComponent).join("/")).catch((error: unknown) => {
+        if (isNotFound(error) && errorCode(error) !== "NoSuchBucket") return send(encodeURI(path));
+        throw error;
+      });
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(source, this.location, { cause: error });
+      throw this.failure("copy", target, error);
+    }
+    const checksum = result.CopyObjectResult?.ChecksumSHA256;
+    const actual = checksum === undefined ? undefined : Buffer.from(checksum, "base64").toString("hex");
+    if (actual !== undefined && actual !== options.sha256) {
+      await this.delete(target);
+      throw new IntegrityError({ key: target, field: "sha256", expected: options.sha256, actual });
+    }
+    return "copy";
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {

@@ -12,9 +12,6 @@ interface ClientEnvFlags {
   json?: boolean;
 }
 
-/** The layouts a mirror serves. Only `flat` today; `mirror.layouts` (with `oci`) comes with the OCI layout. */
-const SERVED_LAYOUTS: readonly ClientLayout[] = ["flat"];
-
 /** `hbsync client-env --base URL`: the environment of an air-gapped brew client, one comment per line. */
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -22,24 +19,27 @@ export function register(program: Command, ctx: CliContext): void {
     .description("Print the environment an air-gapped brew client needs to use the mirror at --base")
     .requiredOption("--base <url>", "the mirror's base URL (what `hbsync serve` or CloudFront serves)")
     .addOption(
-      new Option("--layout <layout>", "flat: HOMEBREW_BOTTLE_DOMAIN; oci: HOMEBREW_ARTIFACT_DOMAIN").choices(
-        CLIENT_LAYOUTS,
-      ),
+      new Option(
+        "--layout <layout>",
+        "flat: HOMEBREW_BOTTLE_DOMAIN; oci: HOMEBREW_ARTIFACT_DOMAIN (default: oci when mirror.layouts has it)",
+      ).choices(CLIENT_LAYOUTS),
     )
     .option("--brew-git", "the mirror publishes brew's git (default: mirror.brew_git in the config)")
     .option("--no-brew-git", "the mirror does not publish brew's git")
-    .option("--config <path>", "config file, for mirror.brew_git", "config.yaml")
+    .option("--config <path>", "config file, for mirror.brew_git and mirror.layouts", "config.yaml")
     .option("--json", "print one JSON document")
     .action(async (flags: ClientEnvFlags, command: Command) => {
       const explicitGit = command.getOptionValueSource("brewGit") === "cli";
-      const config = explicitGit
-        ? undefined
-        : await loadOptionalConfig(flags.config, command.getOptionValueSource("config") === "cli", ctx);
+      const config =
+        explicitGit && flags.layout !== undefined
+          ? undefined
+          : await loadOptionalConfig(flags.config, command.getOptionValueSource("config") === "cli", ctx);
       const brewGit = explicitGit ? Boolean(flags.brewGit) : (config?.mirror.brew_git ?? false);
-      const layout = flags.layout ?? SERVED_LAYOUTS[0] ?? "flat";
-      if (!SERVED_LAYOUTS.includes(layout)) {
+      const published = config?.mirror.layouts;
+      const layout = flags.layout ?? (published?.includes("oci") ? "oci" : "flat");
+      if (layout === "oci" && published !== undefined && !published.includes("oci")) {
         ctx.output.err(
-          `warning: this version of hbsync does not publish the ${layout} layout (it serves: ${SERVED_LAYOUTS.join(", ")}); these variables need a mirror that serves <base>/v2/homebrew/core/…`,
+          `warning: ${flags.config}'s mirror.layouts is [${published.join(", ")}]: the mirror does not publish <base>/v2/homebrew/core/…, which these variables point at; add oci to mirror.layouts (docs/config.md) or use --layout flat`,
         );
       }
       const env = clientEnv({ base: flags.base, layout, brewGit });

@@ -1,7 +1,13 @@
 import { type Assumptions, describeAssumptions } from "./assumptions.ts";
 import type { Price, RegionPrices } from "./prices.ts";
 import type { AssumptionLine, CostInput, LineItem } from "./types.ts";
-import { deriveUsage, putsPerTransferredBottle, type Usage, type UsageOverrides } from "./usage.ts";
+import {
+  deriveUsage,
+  OCI_COPIES_PER_BOTTLE,
+  putsPerTransferredBottle,
+  type Usage,
+  type UsageOverrides,
+} from "./usage.ts";
 
 /**
  * Prices one environment's monthly usage. Money is integer micro-dollars: each line is
@@ -126,7 +132,14 @@ function priceUsage(input: CostInput, usage: Usage, prices: RegionPrices, a: Ass
     items.push(...fargateItems(input, usage.ecsTask.taskHoursPerMonth, prices, a));
   }
   items.push(
-    line("S3", "Standard storage", usage.s3.storedGb, prices.s3.standardGbMonth),
+    line(
+      "S3",
+      usage.s3.copies > 1
+        ? "Standard storage (bottles twice: flat and OCI layout copies)"
+        : "Standard storage",
+      usage.s3.storedGb,
+      prices.s3.standardGbMonth,
+    ),
     line(
       "S3",
       `noncurrent versions (pruned bottles, rewritten API and state; ${a.noncurrentVersionDays} days)`,
@@ -240,7 +253,8 @@ function fargateItems(input: CostInput, taskHours: number, prices: RegionPrices,
 /** The first full sync: compute plus one PUT per object, priced like a run. */
 function initialSyncMicros(input: CostInput, usage: Usage, prices: RegionPrices, a: Assumptions): number {
   const { gb, worker, seconds } = usage.initialSync;
-  const puts = usage.mirror.bottles * putsPerTransferredBottle(a) + a.putsPerRun;
+  const ociCopies = usage.s3.copies > 1 ? OCI_COPIES_PER_BOTTLE : 0;
+  const puts = usage.mirror.bottles * (putsPerTransferredBottle(a) + ociCopies) + a.putsPerRun;
   let usd = puts * prices.s3.putRequest.usd;
   if (worker === "ecs") {
     const hours = Math.max(60, seconds) / 3600;

@@ -68,6 +68,7 @@ export function costInputFromEnvironment(env: EnvironmentConfig, facts: Deployme
       exclude: [...env.mirror.formulae.exclude],
       retentionDays: env.mirror.retention_days,
       transfersConcurrency: env.mirror.concurrency.transfers,
+      layouts: [...env.mirror.layouts],
     },
     network: {
       nat,

@@ -34,6 +34,8 @@ export interface CostInput {
     exclude: string[];
     retentionDays: number;
     transfersConcurrency: number;
+    /** mirror.layouts (default flat): with `oci` the bucket holds each bottle and manifest twice. */
+    layouts?: Array<"flat" | "oci">;
   };
   network: {
     /** The functions and the task reach the internet through a NAT gateway. */

@@ -15,6 +15,11 @@ import type { CostInput } from "./types.ts";
  * checksummed PutObject, or a multipart upload above 64 MiB), so a bottle is stored once and leaves no
  * temp object. The bucket is versioned: what is deleted or overwritten stays as a noncurrent version
  * for `noncurrentVersionDays` — pruned bottles, and the API files and state rewritten by every run.
+ *
+ * With `mirror.layouts: [flat, oci]` the OCI names are server-side copies (CopyObject; a website-redirect
+ * object would not work through the REST endpoint, src/storage/s3.ts): the bottle and manifest bytes are
+ * stored twice (and pruned twice, so noncurrent twice), each transferred bottle costs two more PUT-class
+ * requests (the copies of the bottle and of its manifest), and each run lists `v2/` twice (write, prune).
  */
 export interface Usage {
   runsPerMonth: number;
@@ -34,6 +39,8 @@ export interface Usage {
   /** Zero when runs go to the Lambda worker. */
   ecsTask: { secondsPerRun: number; taskHoursPerMonth: number };
   s3: {
+    /** 2 with the OCI layout (every bottle and manifest stored under both names), else 1. */
+    copies: number;
     storedGb: number;
     supersededGb: number;
     /** Noncurrent versions kept (GB-month): pruned bottles + rewritten API files and state. */
@@ -71,6 +78,10 @@ const PART_MB = 8;
 const KB_PER_GB = 1024 * 1024;
 /** Fargate bills at least one minute per task. */
 const FARGATE_MINIMUM_SECONDS = 60;
+/** PUT-class requests per transferred bottle for its OCI names: CopyObject of the bottle and of its manifest. */
+export const OCI_COPIES_PER_BOTTLE = 2;
+/** Keys per ListObjectsV2 page. */
+const LIST_PAGE = 1000;
 
 export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOverrides = {}): Usage {
   const counted = countRuns(input.schedule, a);
@@ -100,6 +111,10 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
     a.ecsOverheadSeconds + (gbPerRun * MB_PER_GB) / a.ecsThroughputMbPerSecond,
   );
 
+  const oci = (input.mirror.layouts ?? []).includes("oci");
+  const copies = oci ? 2 : 1;
+  // The layout phase and the OCI prune each list v2/homebrew/core/ (blobs + one manifest per formula).
+  const ociListsPerRun = oci ? 2 * Math.ceil((mirrorBottles + formulae) / LIST_PAGE) : 0;
   const supersededGb = mirrorGb * a.weeklyChurnFraction * (input.mirror.retentionDays / 7);
   // Pruned bottles (the month's churn, deleted after retention) and each run's rewritten API files and
   // state, each kept noncurrentVersionDays.
@@ -161,10 +176,15 @@ export function deriveUsage(input: CostInput, a: Assumptions, overrides: UsageOv
       ? { secondsPerRun: 0, taskHoursPerMonth: 0 }
       : { secondsPerRun: ecsSeconds, taskHoursPerMonth },
     s3: {
-      storedGb: mirrorGb + supersededGb + apiGbPerRun,
+      copies,
+      storedGb: (mirrorGb + supersededGb) * copies + apiGbPerRun,
       supersededGb,
-      noncurrentGb: prunedNoncurrentGb + rewrittenNoncurrentGb,
-      putsPerMonth: runs * (bottlesPerRun * putsPerTransferredBottle(a) + a.putsPerRun),
+      noncurrentGb: prunedNoncurrentGb * copies + rewrittenNoncurrentGb,
+      putsPerMonth:
+        runs *
+        (bottlesPerRun * (putsPerTransferredBottle(a) + (oci ? OCI_COPIES_PER_BOTTLE : 0)) +
+          a.putsPerRun +
+          ociListsPerRun),
       getsPerMonth: runs * a.getsPerRun + clientGets,
     },
     egressGb: a.clientEgressGbPerMonth,

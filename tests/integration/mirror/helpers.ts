@@ -21,6 +21,14 @@ export function mirrorSettings(overrides: Partial<MirrorSettings> = {}): MirrorS
   };
 }
 
+/** The CLI flags that point a mirror command at `dest` and the emulator (trusting its key). */
+export function upstreamFlags(emulator: TestEmulator, dest: string): string[] {
+  return [
+    ...["--dest", dest, "--upstream-api", emulator.api, "--upstream-registry", emulator.registry],
+    ...["--trusted-key", emulator.publicKeyPath],
+  ];
+}
+
 /** The real clients, pointed at the emulator and trusting its key. */
 export function clientsFor(emulator: TestEmulator): { api: HomebrewApiClient; registry: RegistryClient } {
   const retry = { retries: 3, baseMs: 5, maxMs: 20 };
@@ -86,6 +94,55 @@ export async function assertServedLikeBrew(
     expect(response.status, path).toBe(200);
     expect(response.headers.get("last-modified"), path).toBeTruthy();
     expect(Buffer.from(await response.arrayBuffer()).equals(upstream), path).toBe(true);
+  }
+  return bottles.length;
+}
+
+/**
+ * What brew downloads instead of a ghcr.io URL when HOMEBREW_ARTIFACT_DOMAIN is set: Homebrew/brew
+ * `CurlDownloadStrategy#fetch` (download_strategy/curl_download_strategy.rb, commit aad366ff): the domain
+ * (trailing `/` chomped) replaces `https://ghcr.io/`, or `https://ghcr.io/v2/` when the domain already
+ * ends its host part with `/v2` (docs/homebrew-contract.md).
+ */
+export function brewArtifactUrl(url: string, artifactDomain: string): string {
+  const domain = artifactDomain.replace(/\/$/, "");
+  const containsV2 = /^https?:\/\/[^/]+\/v2(?:\/|$)/.test(domain);
+  return containsV2
+    ? url.replace(/^https?:\/\/ghcr\.io\/v2\//, `${domain}/`)
+    : url.replace(/^https?:\/\/ghcr\.io\//, `${domain}/`);
+}
+
+/**
+ * Fetches every expected bottle and its manifest as brew does with HOMEBREW_ARTIFACT_DOMAIN=`domain`:
+ * the ghcr.io URLs (`/v2/homebrew/core/<image>/blobs/sha256:<sha>`, `…/manifests/<version_rebuild>`)
+ * rewritten onto the mirror. Asserts each bottle's sha256, and that each manifest holds the bytes the
+ * upstream registry (the emulator) serves at the same path. Returns how many bottles it fetched.
+ */
+export async function assertServedLikeBrewOci(
+  emulator: TestEmulator,
+  domain: string,
+  tags: readonly string[] = TAGS,
+): Promise<number> {
+  const bottles = expectedBottles(emulator, tags);
+  expect(bottles.length).toBeGreaterThan(10);
+  const upstream = emulator.registry.slice(0, -"/v2/homebrew/core".length);
+  for (const bottle of bottles) {
+    const blob = `https://ghcr.io/v2/homebrew/core/${bottle.image}/blobs/sha256:${bottle.sha256}`;
+    const response = await fetch(brewArtifactUrl(blob, domain));
+    expect(response.status, blob).toBe(200);
+    expect(sha256(new Uint8Array(await response.arrayBuffer())), blob).toBe(bottle.sha256);
+    const manifest = `https://ghcr.io/v2/homebrew/core/${bottle.image}/manifests/${bottle.versionRebuild}`;
+    const headers = { accept: "application/vnd.oci.image.index.v1+json" };
+    const served = await fetch(brewArtifactUrl(manifest, domain), { headers });
+    expect(served.status, manifest).toBe(200);
+    const original = await fetch(brewArtifactUrl(manifest, upstream), {
+      headers: { ...headers, authorization: "Bearer QQ==" },
+    });
+    expect(original.status, manifest).toBe(200);
+    expect(
+      Buffer.from(await served.arrayBuffer()).equals(Buffer.from(await original.arrayBuffer())),
+      manifest,
+    ).toBe(true);
   }
   return bottles.length;
 }

@@ -6,7 +6,7 @@ import { run } from "../../../src/cli/cli.ts";
 import { EXIT } from "../../../src/cli/exit-codes.ts";
 import { memoryOutput } from "../../../src/cli/output.ts";
 
-const CONFIG = (brewGit: boolean) => `project:
+const CONFIG = (brewGit: boolean, layouts = "[flat]") => `project:
   name: client-env-test
 environments:
   dev:
@@ -14,6 +14,7 @@ environments:
     schedule_expression: "rate(1 day)"
 mirror:
   brew_git: ${brewGit}
+  layouts: ${layouts}
 `;
 
 describe("hbsync client-env", () => {
@@ -68,13 +69,28 @@ describe("hbsync client-env", () => {
     ]);
   });
 
-  it("prints the OCI variant, warning that this version does not publish that layout", async () => {
-    const result = await hbsync("--base", "https://brew.example.com", "--layout", "oci", "--brew-git");
+  it("prints the OCI variant by default when mirror.layouts has oci", async () => {
+    await writeFile(join(dir, "config.yaml"), CONFIG(false, "[flat, oci]"));
+
+    const result = await hbsync("--base", "https://brew.example.com");
+
+    expect(result.code).toBe(EXIT.OK);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toMatch(/^export HOMEBREW_ARTIFACT_DOMAIN=https:\/\/brew\.example\.com +# /m);
+    expect(result.stdout).toMatch(/^export HOMEBREW_ARTIFACT_DOMAIN_NO_FALLBACK=1 +# /m);
+    expect(result.stdout).toMatch(/^unset HOMEBREW_BOTTLE_DOMAIN +# /m);
+  });
+
+  it("--layout oci against a config without it warns that the mirror does not publish that tree", async () => {
+    await writeFile(join(dir, "config.yaml"), CONFIG(true));
+
+    const result = await hbsync("--base", "https://brew.example.com", "--layout", "oci");
 
     expect(result.code).toBe(EXIT.OK);
     expect(result.stdout).toMatch(/^export HOMEBREW_ARTIFACT_DOMAIN=https:\/\/brew\.example\.com +# /m);
-    expect(result.stdout).toMatch(/^export HOMEBREW_ARTIFACT_DOMAIN_NO_FALLBACK=1 +# /m);
-    expect(result.stderr).toContain("warning: this version of hbsync does not publish the oci layout");
+    expect(result.stderr).toContain(
+      "warning: config.yaml's mirror.layouts is [flat]: the mirror does not publish <base>/v2/homebrew/core/…",
+    );
   });
 
   it.each([

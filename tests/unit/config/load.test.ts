@@ -40,6 +40,7 @@ describe("config/load", () => {
           trusted_key: "builtin",
         },
         brew_git: false,
+        layouts: ["flat"],
         retention_days: 7,
         concurrency: { checkers: 8, transfers: 4 },
         shards: { max_tasks: 1, gb_per_task: 50 },
@@ -201,6 +202,14 @@ describe("config/load", () => {
         "  tags: [arm64_tahoe, tahoe, arm64_sequoia, sequoia, arm64_sonoma, sonoma, arm64_ventura, ventura, arm64_monterey, monterey, arm64_big_sur, big_sur, catalina, x86_64_linux, arm64_linux, all]",
       );
       expect(errorsOf(all)).toEqual([]);
+    });
+
+    it("accepts mirror.layouts [flat, oci] and refuses a list without flat, at its line", () => {
+      expect(errorsOf(withLines("mirror:", "  layouts: [flat, oci]"))).toEqual([]);
+      const error = onlyError(withLines("mirror:", "  layouts: [oci]"));
+      expect(error.message).toContain("`mirror.layouts` must include `flat`");
+      expect(error).toMatchObject({ line: 8, path: "mirror.layouts" });
+      expect(errorsOf(withLines("mirror:", "  layouts: [flat, zip]"))).toHaveLength(1);
     });
 
     it("reports every unknown tag, not just the first", () => {

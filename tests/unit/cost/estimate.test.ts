@@ -336,6 +336,26 @@ describe("cost/estimate", () => {
       expect(excluded.usage.mirror.bottles).toBe(DEFAULT_ASSUMPTIONS.bottlesPerTag - 2);
     });
 
+    it("counts the OCI layout's server-side copies: bottles stored twice, two copy requests per bottle, the v2/ listings", () => {
+      const prices = pricesFor("us-east-1");
+      const flat = estimateMonthlyCost(costInput(), prices, DEFAULT_ASSUMPTIONS);
+      const oci = estimateMonthlyCost(
+        costInput({ mirror: { ...costInput().mirror, layouts: ["flat", "oci"] } }),
+        prices,
+        DEFAULT_ASSUMPTIONS,
+      );
+      const api = flat.usage.perRun.apiGb;
+      expect(oci.usage.s3.copies).toBe(2);
+      expect(oci.usage.s3.storedGb - api).toBeCloseTo(2 * (flat.usage.s3.storedGb - api), 6);
+      const bottles = flat.usage.runsPerMonth * flat.usage.perRun.bottles;
+      const lists = flat.usage.runsPerMonth * 2 * Math.ceil((flat.usage.mirror.bottles + 8400) / 1000);
+      expect(oci.usage.s3.putsPerMonth - flat.usage.s3.putsPerMonth).toBeCloseTo(2 * bottles + lists, 6);
+      expect(oci.lineItems.map((line) => line.item)).toContain(
+        "Standard storage (bottles twice: flat and OCI layout copies)",
+      );
+      expect(oci.totalMicros).toBeGreaterThan(flat.totalMicros);
+    });
+
     it("flags an estimate above a non-zero budget and ignores a zero budget", () => {
       const prices = pricesFor("us-east-1");
       const total = estimateMonthlyCost(costInput(), prices, DEFAULT_ASSUMPTIONS).totalUsd;

@@ -22,6 +22,11 @@ describe("mirror/serve", () => {
       ["/api/internal/packages.arm64_sequoia.jws.json", "api/internal/packages.arm64_sequoia.jws.json"],
       ["/git/brew.git/info/refs?service=git-upload-pack", "git/brew.git/info/refs"],
       ["/git/brew.git/objects/info/packs", "git/brew.git/objects/info/packs"],
+      [
+        `/v2/homebrew/core/openssl/3/blobs/sha256:${"ab".repeat(32)}`,
+        `v2/homebrew/core/openssl/3/blobs/sha256:${"ab".repeat(32)}`,
+      ],
+      ["/v2/homebrew/core/libstdcxx/manifests/1.0-1", "v2/homebrew/core/libstdcxx/manifests/1.0-1"],
     ])("maps %s to the literal key %s", (path, key) => {
       expect(keyOfPath(path)).toBe(key);
     });
@@ -29,6 +34,8 @@ describe("mirror/serve", () => {
     it.each([
       "/bottles/../_sync/state.json",
       "/git/../_sync/git/brew.json",
+      "/v2/homebrew/../../_sync/state.json",
+      "/v2/homebrew/core/x/blobs/sha256:%2F..%2F_sync",
       "/bottles/%2E%2E/_sync/state.json",
       "/bottles/..%2F_sync%2Fstate.json",
       "/bottles/a%00b",

@@ -53,7 +53,7 @@ describe("mirror/verify", () => {
 
       const report = await verifyMirror({ store });
 
-      expect(report.byKind).toEqual({ bottles: 1, manifests: 1, api: 1 });
+      expect(report.byKind).toEqual({ bottles: 1, manifests: 1, api: 1, oci: 0 });
       expect(summarizeVerify(report)).toBe(
         "verified 3 of 3 objects in memory://test (1 bottle, 1 manifest, 1 API file)",
       );

@@ -65,9 +65,16 @@ describe("runtime/env", () => {
         tags: ["arm64_sequoia", "x86_64_linux"],
         include: [],
         exclude: ["llvm"],
+        layouts: ["flat"],
         retentionDays: 7,
         concurrency: { checkers: 8, transfers: 4 },
       });
+      expect(
+        orchestratorConfigFromEnv({ ...ORCHESTRATOR_ENV, MIRROR_LAYOUTS: "flat,oci" }).settings.layouts,
+      ).toEqual(["flat", "oci"]);
+      expect(() => orchestratorConfigFromEnv({ ...ORCHESTRATOR_ENV, MIRROR_LAYOUTS: "oci" })).toThrow(
+        InvalidEnvError,
+      );
       expect(config.ecs).toEqual({
         cluster: ORCHESTRATOR_ENV.ECS_CLUSTER,
         taskDefinition: "hbsync-dev-sync",

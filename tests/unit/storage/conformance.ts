@@ -287,6 +287,46 @@ export function runBlobStoreConformance(name: string, makeStore: () => Promise<C
       });
     });
 
+    describe("copy", () => {
+      const source = "bottles/openssl@3-3.4.0.arm64_sequoia.bottle.tar.gz";
+      const body = "the bottle's verified bytes";
+      const target = `v2/homebrew/core/openssl/3/blobs/sha256:${sha256(body)}`;
+      const expected = { sha256: sha256(body), size: Buffer.byteLength(body) };
+
+      it("puts the source's bytes at the target; each key then lives on its own", async () => {
+        if (!store.copy) throw new Error(`${name} has no copy`);
+        await store.put(source, body, expected);
+        const method = await store.copy(source, target, expected);
+        expect(["link", "copy"]).toContain(method);
+        expect(await text(store, target)).toBe(body);
+        expect((await store.stat(target))?.size).toBe(expected.size);
+        await store.delete(source);
+        expect(await text(store, target)).toBe(body);
+        await store.put(source, "new bytes under the old name");
+        expect(await text(store, target)).toBe(body);
+        expect(await harness.leftovers()).toEqual([]);
+      });
+
+      it("replaces what the target held", async () => {
+        if (!store.copy) throw new Error(`${name} has no copy`);
+        await store.put(source, body, expected);
+        await store.put(target, "damaged");
+        await store.copy(source, target, expected);
+        expect(await text(store, target)).toBe(body);
+      });
+
+      it("refuses an absent source or one of another size, and stores nothing", async () => {
+        if (!store.copy) throw new Error(`${name} has no copy`);
+        await expect(store.copy(source, target, expected)).rejects.toBeInstanceOf(NotFoundError);
+        await store.put(source, `${body}!`);
+        await expect(store.copy(source, target, expected)).rejects.toBeInstanceOf(IntegrityError);
+        expect(await store.stat(target)).toBeNull();
+        await expect(store.copy("../x", target, expected)).rejects.toBeInstanceOf(InvalidKeyError);
+        await expect(store.copy(source, ".tmp/x", expected)).rejects.toBeInstanceOf(InvalidKeyError);
+        expect(await harness.leftovers()).toEqual([]);
+      });
+    });
+
     describe("delete", () => {
       it("removes a key and is idempotent", async () => {
         await store.put("bottles/e.tar.gz", "e");

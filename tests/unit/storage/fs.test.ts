@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, open, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -147,3 +147,47 @@ async function readlinkFd(fd: number): Promise<string> {
   const { readlink } = await import("node:fs/promises");
   return readlink(`/proc/self/fd/${fd}`);
 }
+
+describe("storage/fs copy", () => {
+  const body = "bottle bytes stored once";
+  const expected = { sha256: createHash("sha256").update(body).digest("hex"), size: Buffer.byteLength(body) };
+  const source = "bottles/a-1.0.x86_64_linux.bottle.tar.gz";
+  const target = `v2/homebrew/core/a/blobs/sha256:${expected.sha256}`;
+
+  it("hard-links: both keys name one file (one inode, two links), so the bytes are stored once", async () => {
+    const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-link-"));
+    try {
+      const root = join(parent, "store");
+      const store = new FsStore(root);
+      await store.put(source, body, expected);
+      expect(await store.copy(source, target, expected)).toBe("link");
+      const [a, b] = await Promise.all([stat(join(root, source)), stat(join(root, target))]);
+      expect(b.ino).toBe(a.ino);
+      expect(a.nlink).toBe(2);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it("copies, verified, where the filesystem has no hard links (two files, same bytes)", async () => {
+    const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-nolink-"));
+    try {
+      const root = join(parent, "store");
+      const store = new FsStore(root, { hardLinks: false });
+      await store.put(source, body, expected);
+      expect(await store.copy(source, target, expected)).toBe("copy");
+      const [a, b] = await Promise.all([stat(join(root, source)), stat(join(root, target))]);
+      expect(b.ino).not.toBe(a.ino);
+      expect(await readFile(join(root, target), "utf8")).toBe(body);
+      // The copy is a put: bytes that do not match the sha256 are refused and nothing is stored.
+      const other = "x".repeat(expected.size);
+      await store.put(source, other);
+      const elsewhere = `v2/homebrew/core/a/blobs/sha256:${"0".repeat(64)}`;
+      await expect(store.copy(source, elsewhere, expected)).rejects.toThrow(/sha256 differs/);
+      expect(await store.stat(elsewhere)).toBeNull();
+      expect(await readdir(join(root, ".tmp"))).toEqual([]);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});

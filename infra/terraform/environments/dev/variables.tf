@@ -92,6 +92,11 @@ variable "upstream_registry_url" {
   type        = string
 }
 
+variable "mirror_layouts" {
+  description = "Trees the sync writes: flat always; oci adds v2/homebrew/core/ for HOMEBREW_ARTIFACT_DOMAIN."
+  type        = list(string)
+}
+
 variable "retention_days" {
   description = "Days to keep superseded bottles before pruning."
   type        = number

@@ -44,6 +44,7 @@ module "homebrew_sync" {
   mirror_formulae_exclude  = var.mirror_formulae_exclude
   upstream_api_url         = var.upstream_api_url
   upstream_registry_url    = var.upstream_registry_url
+  mirror_layouts           = var.mirror_layouts
   retention_days           = var.retention_days
   checkers_concurrency     = var.checkers_concurrency
   transfers_concurrency    = var.transfers_concurrency

@@ -41,6 +41,7 @@ locals {
       MIRROR_FORMULAE_EXCLUDE = join(",", var.mirror_formulae_exclude)
       UPSTREAM_API_URL        = var.upstream_api_url
       UPSTREAM_REGISTRY_URL   = var.upstream_registry_url
+      MIRROR_LAYOUTS          = join(",", var.mirror_layouts)
       RETENTION_DAYS          = tostring(var.retention_days)
       CHECKERS_CONCURRENCY    = tostring(var.checkers_concurrency)
       TRANSFERS_CONCURRENCY   = tostring(var.transfers_concurrency)

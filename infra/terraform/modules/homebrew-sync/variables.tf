@@ -178,6 +178,17 @@ variable "upstream_registry_url" {
   }
 }
 
+variable "mirror_layouts" {
+  description = "Trees the sync writes (mirror.layouts): flat always; oci adds v2/homebrew/core/ for HOMEBREW_ARTIFACT_DOMAIN."
+  type        = list(string)
+  default     = ["flat"]
+
+  validation {
+    condition     = contains(var.mirror_layouts, "flat") && alltrue([for layout in var.mirror_layouts : contains(["flat", "oci"], layout)])
+    error_message = "mirror_layouts must include flat, and hold only flat and oci."
+  }
+}
+
 variable "retention_days" {
   description = "Days to keep superseded bottles before pruning."
   type        = number
