@@ -265,7 +265,7 @@ export const MirrorSchema = z
       .default(false)
       .meta({
         description:
-          "Also mirror brew's own git repository for git's dumb HTTP protocol at <base>/git/brew.git (HOMEBREW_BREW_GIT_REMOTE), so `brew update` works offline. Runs the git binary (docs/brew-git.md).",
+          "Also mirror brew's own git repository for git's dumb HTTP protocol at <base>/git/brew.git (HOMEBREW_BREW_GIT_REMOTE), so `brew update` works offline, and the Portable Ruby its vendor files name. Runs the git binary (docs/brew-git.md).",
         examples: [true],
       }),
     layouts: z

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
@@ -65,6 +65,11 @@ export interface Emulator {
   lastModified: Date;
   /** Publishes a new revision of a formula (new bottles and sha256s, re-signed index). */
   bump(name: string): Promise<EmulatorIndex>;
+  /**
+   * Serves `bytes` as a blob of `image` (e.g. `portable-ruby`, which no formula names), under their
+   * sha256 — or under `sha256` when given, to serve bytes that do not match their name.
+   */
+  addBlob(image: string, bytes: Buffer, options?: { sha256?: string }): { sha256: string; size: number };
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -83,6 +88,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const lastModified = new Date(Math.floor((options.lastModified ?? new Date()).getTime() / 1000) * 1000);
   const faults = new FaultInjector();
   const stats = emptyStats();
+  /** Blobs added with addBlob (Portable Ruby), by the sha256 they are served under. */
+  const extraBlobs = new Map<string, { image: string; bytes: Buffer }>();
   let catalog: Catalog | undefined;
   let blobHost = "";
 
@@ -147,10 +154,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (blob) {
       stats.blobRequests += 1;
       if (takeFault(req, res, "registry", path, []).done) return;
-      const bottle = catalog.current().bySha256.get(blob[2] ?? "");
+      const sha256 = blob[2] ?? "";
+      const bottle = catalog.current().bySha256.get(sha256) ?? extraBlobs.get(sha256);
       if (!bottle || bottle.image !== decodeURIComponent(blob[1] ?? ""))
         return sendError(res, 404, "blob unknown");
-      res.writeHead(307, { location: `${blobHost}/blobs/sha256:${bottle.sha256}`, "content-length": "0" });
+      res.writeHead(307, { location: `${blobHost}/blobs/sha256:${sha256}`, "content-length": "0" });
       res.end();
       return;
     }
@@ -170,8 +178,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (req.method !== "GET" && req.method !== "HEAD") return sendError(res, 405, "method not allowed");
     const route = BLOB_HOST_ROUTE.exec(path);
     const bottle = route ? catalog.current().bySha256.get(route[1] ?? "") : undefined;
-    const { done, fault } = takeFault(req, res, "blob", path, bottle ? ["body"] : []);
+    const extra = route && !bottle ? extraBlobs.get(route[1] ?? "") : undefined;
+    const { done, fault } = takeFault(req, res, "blob", path, bottle || extra ? ["body"] : []);
     if (done) return;
+    if (extra) {
+      stats.bytesServed += await sendBody(req, res, bodyOf(extra.bytes, "application/octet-stream"), {
+        fault,
+        range: true,
+      });
+      return;
+    }
     if (!bottle) return sendError(res, 404, "blob unknown");
     const blob = bottle.blob;
     const bytes = blob.kind === "bottle" ? await catalog.bottleBytes(blob.spec) : undefined;
@@ -238,6 +254,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     lastModified,
     bump: (name) => ready.bump(name),
+    addBlob: (image, bytes, options = {}) => {
+      const sha256 = options.sha256 ?? createHash("sha256").update(bytes).digest("hex");
+      extraBlobs.set(sha256, { image, bytes });
+      return { sha256, size: bytes.length };
+    },
     resetStats: () => Object.assign(stats, emptyStats()),
     close: async () => {
       await Promise.all([closeServer(main), closeServer(blobs)]);

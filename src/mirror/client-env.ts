@@ -7,7 +7,7 @@
  * - flat layout: `HOMEBREW_BOTTLE_DOMAIN=<base>/bottles`: brew asks for
  *   `<domain>/<name>-<version>.<tag>.bottle.tar.gz`, the manifest at `<domain>/<image>/manifests/<version>`
  *   (bottle.rb), and portable Ruby at `<domain>/portable-ruby-<version>.<tag>.bottle.tar.gz`
- *   (vendor-install.sh).
+ *   (vendor-install.sh; mirrored with mirror.brew_git, src/mirror/portable-ruby.ts).
  * - OCI layout: `HOMEBREW_ARTIFACT_DOMAIN=<base>`: brew rewrites `https://ghcr.io/` to `<base>/`, so bottles
  *   come from `<base>/v2/homebrew/core/<image>/blobs/sha256:<sha>`, manifests from `…/manifests/<version>`,
  *   portable Ruby from `<base>/v2/homebrew/core/portable-ruby/blobs/sha256:<sha>`; with
@@ -172,7 +172,9 @@ export function clientEnv(options: ClientEnvOptions): ClientEnv {
     },
   );
   const notes = [
-    "Portable Ruby is not mirrored yet: brew bootstraps it with vendor-install from HOMEBREW_BOTTLE_DOMAIN or HOMEBREW_ARTIFACT_DOMAIN, so an offline client needs Ruby 4.0 first on PATH (Linux) or a Portable Ruby already installed (macOS), and a brew update that moves to a newer Portable Ruby fails until it is there.",
+    options.brewGit
+      ? "Portable Ruby comes from the mirror too (mirror.brew_git): vendor-install fetches the one brew's vendor files name from HOMEBREW_ARTIFACT_DOMAIN's <base>/v2/homebrew/core/portable-ruby/… or HOMEBREW_BOTTLE_DOMAIN's portable-ruby-<version>.<tag>.bottle.tar.gz."
+      : "Portable Ruby is mirrored only with mirror.brew_git (its version is named in brew's own repository): without it an offline client needs Ruby 4.0 first on PATH (Linux) or a Portable Ruby already installed (macOS).",
     "Only bottles are mirrored: a formula without a bottle for this machine's tag builds from source, whose URLs are not mirrored; casks download from their vendors.",
     "homebrew/core and homebrew/cask stay untapped (the API replaces them); a tapped homebrew/core would be fetched from github.com by brew update.",
   ];

@@ -23,6 +23,14 @@ export class TransferError extends MirrorError {
   }
 }
 
+/** A Portable Ruby brew's vendor files name could not be read or mirrored (src/mirror/portable-ruby.ts). */
+export class PortableRubyError extends MirrorError {
+  constructor(message: string, options: { cause?: unknown; fix?: string } = {}) {
+    super(message, options);
+    this.name = "PortableRubyError";
+  }
+}
+
 /** Another run holds `_sync/lock`. Exit 75 (EX_TEMPFAIL): try later. */
 export class LockHeldError extends MirrorError {
   readonly runId: string;

@@ -8,6 +8,7 @@ import { emptyOciReport, pruneOciLayout, writeOciLayout } from "./layouts.ts";
 import { type Lease, LOCK_KEY } from "./lock.ts";
 import { ManifestWriter } from "./manifest-writer.ts";
 import { runPool } from "./pool.ts";
+import { fetchPortableRuby } from "./portable-ruby.ts";
 import { type StoredPlan, toRunError } from "./prepare.ts";
 import type { ProgressListener } from "./progress.ts";
 import { emptyReport, type RunReport, runReportKey } from "./report.ts";
@@ -118,6 +119,7 @@ async function execute(run: Run): Promise<RunReport> {
   const failedBottles = await transferBottles(run, manifests);
   if (run.full) throw await outOfSpace(run, run.full);
   await storeRemainingManifests(run, manifests, failedBottles);
+  await restorePortableRuby(run);
   await writeLayouts(run);
   if (!(await readyToPublish(run))) return commitFailed(run);
   await publishApi(run);
@@ -398,6 +400,33 @@ async function storeRemainingManifests(
 /** The run publishes the API (not a slice of a worker's transfers, whose plan names no API file). */
 function publishes(run: Run): boolean {
   return run.plan.api.length > 0;
+}
+
+/**
+ * Phase `portable-ruby`: a recorded Portable Ruby the planner found missing or damaged is fetched again
+ * by its recorded sha256 (verify --repair needs no git fetch; the brew git phase chooses which are named).
+ */
+async function restorePortableRuby(run: Run): Promise<void> {
+  const records = run.state.portableRuby ?? {};
+  const damaged = (run.plan.forgotten ?? []).filter((key) => records[key] !== undefined);
+  if (!publishes(run) || damaged.length === 0 || run.signal.aborted) return;
+  run.emit({ type: "phase", phase: "portable-ruby", detail: `${damaged.length} to fetch again` });
+  await run.time("portableRuby", async () => {
+    for (const key of damaged) {
+      const record = records[key] as NonNullable<(typeof records)[string]>;
+      try {
+        const { size } = await fetchPortableRuby(
+          run.store,
+          run.options.registry,
+          { key, sha256: record.sha256, tag: record.tag, version: "" },
+          { ...(run.options.retry ? { retry: run.options.retry } : {}), signal: run.signal },
+        );
+        records[key] = { ...record, size, syncedAt: run.now().toISOString() };
+      } catch (error) {
+        run.report.errors.push(toRunError(key, error));
+      }
+    }
+  });
 }
 
 /**

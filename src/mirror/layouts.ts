@@ -47,7 +47,10 @@ export function wantedOciObjects(
   state: MirrorState,
 ): Map<string, { source: string; sha256: string; size: number }> {
   const wanted = new Map<string, { source: string; sha256: string; size: number }>();
-  for (const [key, entry] of Object.entries(state.entries)) {
+  for (const [key, entry] of [
+    ...Object.entries(state.entries),
+    ...Object.entries(state.portableRuby ?? {}),
+  ]) {
     const ociKey = ociBlobKey(entry.formula, entry.sha256);
     // Two tags with the same bytes share one blob: the first recorded name is its source.
     if (!wanted.has(ociKey)) wanted.set(ociKey, { source: key, sha256: entry.sha256, size: entry.size });

@@ -144,6 +144,10 @@ export async function forgetMissing(
       missing.push(key);
     }
   }
+  // A missing Portable Ruby keeps its record (nothing else names it): the executor fetches it again.
+  for (const [key, record] of Object.entries(state.portableRuby ?? {})) {
+    if (sizes.get(key) !== record.size) missing.push(key);
+  }
   return { missing, listed: new Set(sizes.keys()) };
 }
 
@@ -230,9 +234,11 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     ...plan.manifests.map((manifest) => manifest.key),
     ...apiFiles.map((file) => file.key),
   ]);
-  // (A damaged OCI object is written again from its source by the layout phase: never pruned here.)
+  // (A damaged OCI object is written again from its source by the layout phase, a Portable Ruby from its
+  // record by the executor: never pruned here.)
   for (const key of damaged) {
-    if (!replanned.has(key) && !isOciKey(key) && !plan.prunes.includes(key)) plan.prunes.push(key);
+    if (isOciKey(key) || state.portableRuby?.[key] !== undefined) continue;
+    if (!replanned.has(key) && !plan.prunes.includes(key)) plan.prunes.push(key);
   }
 
   options.onPhase?.("manifests", `${plan.manifests.length} manifests`);

@@ -139,7 +139,10 @@ function summarizeGit(git: BrewGitReport): string {
     packs === 0
       ? "no new pack"
       : `${packs} new pack${packs === 1 ? "" : "s"} (${formatBytes(git.bytesUploaded)})`;
-  return `${git.status}: ${uploaded}, ${git.refs} refs, ${git.livePacks} packs listed`;
+  const ruby = git.portableRuby
+    ? `; Portable Ruby ${git.portableRuby.versions.join(", ")}: ${git.portableRuby.fetched} fetched, ${git.portableRuby.kept} unchanged`
+    : "";
+  return `${git.status}: ${uploaded}, ${git.refs} refs, ${git.livePacks} packs listed${ruby}`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -30,6 +30,11 @@ export interface MirrorState {
    * `…/manifests/<ref>` → the recorded object (bottles/…) whose bytes it holds (src/mirror/layouts.ts).
    */
   oci?: Record<string, OciRecord>;
+  /**
+   * Portable Ruby (mirror.brew_git): `bottles/portable-ruby-<version>.<tag>.bottle.tar.gz` → entry (formula
+   * `portable-ruby`), as the published brew's vendor files name them (src/mirror/portable-ruby.ts).
+   */
+  portableRuby?: Record<string, StateEntry>;
 }
 
 /** One object of the OCI layout: a second name for the bytes of `source`. */
@@ -93,7 +98,17 @@ export function parseState(text: string): MirrorState {
       }
     }
   }
-  return { version: 1, updatedAt, entries, manifests, api, ...(isRecord(value.oci) ? { oci } : {}) };
+  return {
+    version: 1,
+    updatedAt,
+    entries,
+    manifests,
+    api,
+    ...(isRecord(value.oci) ? { oci } : {}),
+    ...(isRecord(value.portableRuby)
+      ? { portableRuby: checkEntries(value.portableRuby, "portableRuby") }
+      : {}),
+  };
 }
 
 function checkEntries(raw: Record<string, unknown>, field: string): Record<string, StateEntry> {

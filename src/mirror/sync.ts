@@ -4,6 +4,7 @@ import { executePlan } from "./execute.ts";
 import { brewGitPhase } from "./git/publish.ts";
 import { BREW_GIT_PREFIX } from "./git/record.ts";
 import { acquireLock, assertNotHeld, currentProcess, LOCK_KEY, readLease } from "./lock.ts";
+import { portableRubyPhase } from "./portable-ruby.ts";
 import {
   fetchVerifiedIndex,
   type IndexSource,
@@ -165,6 +166,16 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
         signal: controller.signal,
         now,
         ...(options.brewGit.maxPacks ? { maxPacks: options.brewGit.maxPacks } : {}),
+        beforeRefs: portableRubyPhase({
+          store,
+          registry: options.registry,
+          upstream: options.brewGit.upstream,
+          layouts: options.settings.layouts ?? ["flat"],
+          retentionDays: options.settings.retentionDays,
+          now,
+          signal: controller.signal,
+          ...(options.retry ? { retry: options.retry } : {}),
+        }),
         onPhase: (phase, detail) => emit({ type: "phase", phase, ...(detail ? { detail } : {}) }),
       });
       recordGitOutcome(report);

@@ -54,6 +54,7 @@ export function recordedObjects(
     }));
   return [
     ...of("bottles", state.entries),
+    ...of("bottles", state.portableRuby),
     ...of("manifests", state.manifests),
     ...of("api", state.api),
     ...of("oci", state.oci),

@@ -10,9 +10,9 @@
  *   await upstream.close();
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 const execFileAsync = promisify(execFile);
@@ -70,7 +70,10 @@ export async function createGitUpstream(): Promise<GitUpstream> {
         branchNow = branch;
       }
       const content = Object.keys(files).length > 0 ? files : { [`file-${++count}.txt`]: `${message}\n` };
-      for (const [path, text] of Object.entries(content)) await writeFile(join(work, path), text);
+      for (const [path, text] of Object.entries(content)) {
+        await mkdir(dirname(join(work, path)), { recursive: true });
+        await writeFile(join(work, path), text);
+      }
       await git(work, "add", "--all");
       await git(work, "commit", "--quiet", "-m", message);
       await git(work, "push", "--quiet", bare, branch);

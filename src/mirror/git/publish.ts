@@ -8,6 +8,7 @@ import { type RetryOptions, withRetry } from "../../shared/retry.ts";
 import type { BlobStore } from "../../storage/blob-store.ts";
 import { StateError } from "../errors.ts";
 import type { Lease } from "../lock.ts";
+import type { PortableRubyReport } from "../portable-ruby.ts";
 import { readBytes } from "../state.ts";
 import {
   BREW_GIT_PREFIX,
@@ -60,6 +61,22 @@ export interface BrewGitOptions {
   /** For `ls-remote` and `fetch` against the upstream (default: 3 attempts). */
   retry?: RetryOptions;
   onPhase?: (phase: string, detail?: string) => void;
+  /**
+   * Runs after the packs are in the store and before the refs are published (Portable Ruby: what the new
+   * refs name must be in the mirror first). It reads the fetched refs; a throw fails the phase and the
+   * previously published refs stay. Its result goes into the report's `portableRuby`.
+   */
+  beforeRefs?: (repository: FetchedRepository) => Promise<PortableRubyReport | undefined>;
+}
+
+/** The local repository after the fetch, for `beforeRefs`. */
+export interface FetchedRepository {
+  /** Branches and tags (`refs/heads/main`, `refs/tags/6.0.18`) → object id. */
+  refs: Record<string, string>;
+  /** The ref HEAD names. */
+  head: string;
+  /** The files under `folder` (a path in the tree) at `revision`, by name; absent ones are not listed. */
+  files(revision: string, folder: string, names: readonly string[]): Promise<Record<string, string | null>>;
 }
 
 /** What the brew git phase did, in the run report. */
@@ -79,6 +96,8 @@ export interface BrewGitReport {
   /** Retired packs deleted after their grace period. */
   pruned: number;
   durationMs: number;
+  /** Portable Ruby named by the published revisions (mirror.brew_git; src/mirror/portable-ruby.ts). */
+  portableRuby?: PortableRubyReport;
   error?: string;
 }
 
@@ -194,6 +213,26 @@ export async function publishBrewGit(options: BrewGitOptions): Promise<BrewGitRe
   await rm(scratch, { recursive: true, force: true });
   // Every pack the record lists is in the store now: the record may say so.
   await save();
+
+  // What the new refs name (Portable Ruby) goes in before they are published.
+  if (options.beforeRefs) {
+    const portableRuby = await options.beforeRefs({
+      refs,
+      head,
+      files: async (revision, folder, names) => {
+        const listed = new Set(
+          (await git(["ls-tree", "--name-only", revision, `${folder}/`])).split("\n").filter(Boolean),
+        );
+        const out: Record<string, string | null> = {};
+        for (const name of names) {
+          const path = `${folder}/${name}`;
+          out[name] = listed.has(path) ? await git(["show", `${revision}:${path}`]) : null;
+        }
+        return out;
+      },
+    });
+    if (portableRuby) report.portableRuby = portableRuby;
+  }
 
   // 3. The listing, then the refs, LAST; unchanged files are not rewritten (their Last-Modified holds).
   await options.lease?.renew();

@@ -77,7 +77,10 @@ describe("mirror/client-env", () => {
       const lines = renderShell(env);
       for (const line of lines.filter((line) => !line.startsWith("#")))
         expect(line).toMatch(/^(export|unset) \S+ +# \S/);
-      expect(lines.join("\n")).toContain("# note: Portable Ruby is not mirrored yet");
+      expect(lines.join("\n")).toContain("# note: Portable Ruby is mirrored only with mirror.brew_git");
+      expect(
+        clientEnv({ base: "https://m.example.com", layout: "oci", brewGit: true }).notes.join("\n"),
+      ).toContain("Portable Ruby comes from the mirror too");
       expect(env.notes.some((note) => note.includes("mirror.brew_git"))).toBe(true);
       expect(clientEnv({ base: "https://m.example.com", layout: "flat", brewGit: true }).notes).toHaveLength(
         3,
