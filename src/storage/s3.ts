@@ -65,6 +65,9 @@ import { s3Failure } from "./s3-errors.ts";
 import { MAX_PARTS, uploadParts } from "./s3-parts.ts";
 
 const MiB = 1024 * 1024;
+/** When to look for what a failed single PUT left behind (see removeTruncated): ~1 s in all. */
+const LEFTOVER_CHECKS_MS = [0, 50, 150, 300, 500];
+
 /** The largest single PutObject S3 takes. */
 const MAX_SINGLE_PUT = 5 * 1024 * MiB;
 /** Object metadata key holding the sha256 a put verified (`x-amz-meta-sha256`). */
@@ -296,13 +299,22 @@ export class S3Store implements BlobStore {
    */
   private async removeTruncated(key: string, size: number): Promise<void> {
     const Key = this.prefix + key;
-    try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
-      if (head.ContentLength !== size) {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+    // Such a server writes the leftover once it has read the aborted request to its end, which can be
+    // after our first look: an absent key is looked at again a few times before it counts as absent.
+    for (const delayMs of LEFTOVER_CHECKS_MS) {
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      let length: number | undefined;
+      try {
+        const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+        length = head.ContentLength;
+      } catch (error) {
+        if (isNotFound(error)) continue; // absent so far (always, on S3)
+        return; // unreachable: nothing we can do
       }
-    } catch {
-      // absent (the usual case on S3), or unreachable: nothing to remove, or nothing we can do
+      if (length !== size) {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })).catch(() => {});
+      }
+      return;
     }
   }
 
