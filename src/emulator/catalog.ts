@@ -60,6 +60,11 @@ export interface CatalogOptions {
    * VALID_OS_ARCH_TAGS, plus any other Linux or known macOS tag a bottle is listed under).
    */
   internalTags?: string[];
+  /**
+   * Serve the v1 index, formula.json and formula.jws.json (default true). false is an upstream that
+   * serves only brew 6's `internal/packages.<tag>` files (plus the cask and migration files).
+   */
+  formulaIndex?: boolean;
 }
 
 /** One bottle the emulator serves. */
@@ -275,8 +280,10 @@ export class Catalog {
     const sign = (payload: string): Buffer =>
       Buffer.from(signJws(payload, this.signer.privateKey, this.signer.kid), "utf8");
     const formulaJson = JSON.stringify([...formulae, ...(this.options.extraFormulae ?? [])]);
-    files.set("formula.json", Buffer.from(formulaJson, "utf8"));
-    files.set("formula.jws.json", sign(formulaJson));
+    if (this.options.formulaIndex !== false) {
+      files.set("formula.json", Buffer.from(formulaJson, "utf8"));
+      files.set("formula.jws.json", sign(formulaJson));
+    }
     const casks = [
       {
         token: "hbsync-emulator-sample",

@@ -20,15 +20,26 @@ export interface ApiFile {
 }
 
 export interface ApiIndex {
-  /** Entries of formula.jws.json that passed validation (see formula-schema.ts). */
+  /** Entries of formula.jws.json that passed validation (see formula-schema.ts); empty without it. */
   formulae: FormulaInfo[];
-  /** The verified API files, formula.jws.json first. */
+  /** The verified API files, formula.jws.json first (when the upstream has it). */
   files: ApiFile[];
   /** Entries refused by validation, with the reason; never among `formulae`. */
   rejected: RejectedEntry[];
   /** Keys of optional files the upstream does not have (404). */
   missing: string[];
 }
+
+export interface FetchIndexOptions {
+  /**
+   * A 404 on formula.jws.json is not an error (default false): for a run that plans every tag from
+   * brew 6's `internal/packages.<tag>` files, which an upstream may serve without the v1 index.
+   * The key is then among `missing` and `formulae` is empty.
+   */
+  formulaOptional?: boolean;
+}
+
+export const FORMULA_INDEX = "formula.jws.json";
 
 export interface HomebrewApiClientOptions {
   /** `https://formulae.brew.sh/api` or the emulator's `api` URL. */
@@ -79,20 +90,30 @@ export class HomebrewApiClient {
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
   }
 
-  /** formula.jws.json (required) and the optional signed files, verified; formulae validated. */
-  async fetchIndex(): Promise<ApiIndex> {
-    const formulaFile = await this.fetchApiFile("formula.jws.json", { optional: false });
-    if (formulaFile === null) throw new Error("unreachable: formula.jws.json is required");
-    const payload = parsePayload(formulaFile, this.urlOf("formula.jws.json"));
-    if (!Array.isArray(payload)) {
-      throw new InvalidUpstreamDataError(
-        "formula.jws.json payload is not a JSON array of formulae",
-        this.urlOf("formula.jws.json"),
-      );
-    }
-    const { formulae, rejected } = validateFormulae(payload);
-    const files: ApiFile[] = [formulaFile];
+  /**
+   * formula.jws.json (required unless `formulaOptional`) and the optional signed files, verified;
+   * formulae validated.
+   */
+  async fetchIndex(options: FetchIndexOptions = {}): Promise<ApiIndex> {
+    const optional = options.formulaOptional === true;
+    const formulaFile = await this.fetchApiFile(FORMULA_INDEX, { optional });
+    const files: ApiFile[] = [];
     const missing: string[] = [];
+    let formulae: FormulaInfo[] = [];
+    let rejected: RejectedEntry[] = [];
+    if (formulaFile === null) {
+      missing.push(`${API_PREFIX}${FORMULA_INDEX}`);
+    } else {
+      const payload = parsePayload(formulaFile, this.urlOf(FORMULA_INDEX));
+      if (!Array.isArray(payload)) {
+        throw new InvalidUpstreamDataError(
+          `${FORMULA_INDEX} payload is not a JSON array of formulae`,
+          this.urlOf(FORMULA_INDEX),
+        );
+      }
+      ({ formulae, rejected } = validateFormulae(payload));
+      files.push(formulaFile);
+    }
     for (const name of OPTIONAL_API_FILES) {
       const file = await this.fetchApiFile(name, { optional: true });
       if (file === null) {

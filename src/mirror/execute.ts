@@ -532,6 +532,14 @@ async function publishApi(run: Run): Promise<void> {
       published[ref.key] = { sha256: ref.sha256, size: ref.size, syncedAt: run.now().toISOString() };
       report.counts.apiPublished++;
     }
+    // What the upstream stopped serving goes too, after the fresh files: a stale formula.jws.json
+    // would name bottles the mirror prunes after the retention.
+    for (const key of plan.apiGone ?? []) {
+      if (published[key] === undefined && (await store.stat(key)) === null) continue;
+      await store.delete(key);
+      delete published[key];
+      report.counts.apiRemoved++;
+    }
   });
 }
 

@@ -1,4 +1,10 @@
-import type { ApiFile, ApiIndex } from "../homebrew/api-client.ts";
+import {
+  API_PREFIX,
+  type ApiFile,
+  type ApiIndex,
+  type FetchIndexOptions,
+  FORMULA_INDEX,
+} from "../homebrew/api-client.ts";
 import { InvalidUpstreamDataError } from "../homebrew/errors.ts";
 import { jwsPayload, type ParsedPackages, parseInternalPackages } from "../homebrew/internal-packages.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -21,6 +27,8 @@ import { loadState, type MirrorState, readText, writeJson } from "./state.ts";
 import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
 import { recordedObjects, verifyMirror } from "./verify.ts";
 
+const FORMULA_INDEX_KEY = `${API_PREFIX}${FORMULA_INDEX}`;
+
 /** The `mirror` section of config.yaml, normalised (DESIGN.md §4). */
 export interface MirrorSettings {
   tags: string[];
@@ -34,8 +42,57 @@ export interface MirrorSettings {
 
 /** The Homebrew API calls a sync needs (HomebrewApiClient satisfies it). */
 export interface IndexSource {
-  fetchIndex(): Promise<ApiIndex>;
+  fetchIndex(options?: FetchIndexOptions): Promise<ApiIndex>;
   fetchInternalPackages(tag: string): Promise<ApiFile | null>;
+}
+
+/**
+ * The per-tag files of the mirrored tags (null where the upstream has none), then the index. The
+ * v1 formula.jws.json is optional only when every mirrored tag has its `internal/packages.<tag>`
+ * file: brew 6 reads nothing else, and the plan can be made from those alone.
+ */
+async function fetchBoth(
+  api: IndexSource,
+  tags: readonly string[],
+): Promise<{ index: ApiIndex; internal: Map<string, ApiFile | null> }> {
+  const internal = new Map<string, ApiFile | null>();
+  for (const tag of tags.filter((tag) => tag !== "all")) {
+    internal.set(tag, await api.fetchInternalPackages(tag));
+  }
+  const index = await api.fetchIndex({ formulaOptional: true });
+  const without = [...internal].filter(([, file]) => file === null).map(([tag]) => tag);
+  if (index.missing.includes(FORMULA_INDEX_KEY) && (internal.size === 0 || without.length > 0)) {
+    const lacking = without.length > 0 ? without : tags.filter((tag) => tag !== "all");
+    throw new InvalidUpstreamDataError(
+      `the upstream has no ${FORMULA_INDEX} and no internal/packages file for ${lacking.join(", ") || "the tags mirrored"}: nothing to plan ${lacking.length === 1 ? "that tag" : "those tags"} from`,
+      FORMULA_INDEX,
+      {
+        fix: "nothing was written; check mirror.upstream.api (it must serve formula.jws.json, or internal/packages.<tag>.jws.json for every tag in mirror.tags), or drop those tags from mirror.tags",
+      },
+    );
+  }
+  return { index, internal };
+}
+
+export interface LoadedIndex {
+  index: ApiIndex;
+  /** Every verified API file: the index's, then the per-tag files. */
+  apiFiles: ApiFile[];
+  /** The parsed `internal/packages.<tag>` of each mirrored tag the upstream has one for. */
+  internal: Map<string, ParsedPackages>;
+}
+
+/** The index and the per-tag files of `tags`, verified and parsed: what a plan is made from. */
+export async function loadIndex(api: IndexSource, tags: readonly string[]): Promise<LoadedIndex> {
+  const fetched = await fetchBoth(api, tags);
+  const apiFiles = [...fetched.index.files];
+  const internal = new Map<string, ParsedPackages>();
+  for (const [tag, file] of fetched.internal) {
+    if (file === null) continue;
+    apiFiles.push(file);
+    internal.set(tag, readPackagesFile(file, tag));
+  }
+  return { index: fetched.index, apiFiles, internal };
 }
 
 /**
@@ -44,11 +101,7 @@ export interface IndexSource {
  * Returns a source that answers from what was fetched.
  */
 export async function fetchVerifiedIndex(api: IndexSource, tags: readonly string[]): Promise<IndexSource> {
-  const index = await api.fetchIndex();
-  const internal = new Map<string, ApiFile | null>();
-  for (const tag of tags.filter((tag) => tag !== "all")) {
-    internal.set(tag, await api.fetchInternalPackages(tag));
-  }
+  const { index, internal } = await fetchBoth(api, tags);
   return {
     fetchIndex: async () => index,
     fetchInternalPackages: async (tag) => internal.get(tag) ?? null,
@@ -76,6 +129,9 @@ export interface StoredPlan extends SyncPlan {
   api: ApiFileRef[];
   /** Manifests that could not be read: the run cannot publish (brew ≥ 6.0.13 needs them). */
   manifestErrors: RunError[];
+  /** API files the upstream does not serve (404): removed from the mirror when the run publishes, so
+   * no client reads a stale copy next to fresh ones (optional in plans written before it existed). */
+  apiGone?: string[];
   /** Keys the state recorded but the store no longer holds (or holds with other bytes: `forget`,
    * `verifyExisting`): forgotten by the executor (optional in plans written before it existed). */
   forgotten?: string[];
@@ -170,20 +226,14 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
   const { settings } = options;
 
   options.onPhase?.("index", "fetching and verifying the Homebrew API");
-  const { index, apiFiles, internal } = await time("index", async () => {
-    const index = await options.api.fetchIndex();
-    const apiFiles = [...index.files];
-    const internal = new Map<string, ParsedPackages>();
-    for (const tag of settings.tags.filter((tag) => tag !== "all")) {
-      const file = await options.api.fetchInternalPackages(tag);
-      if (file === null) continue;
-      apiFiles.push(file);
-      internal.set(tag, readPackagesFile(file, tag));
-    }
-    return { index, apiFiles, internal };
-  });
+  const { index, apiFiles, internal } = await time("index", () => loadIndex(options.api, settings.tags));
 
-  options.onPhase?.("plan", `${index.formulae.length} formulae`);
+  options.onPhase?.(
+    "plan",
+    index.missing.includes(FORMULA_INDEX_KEY)
+      ? `from ${[...internal.keys()].map((tag) => `internal/packages.${tag}`).join(", ")} (the upstream has no ${FORMULA_INDEX_KEY})`
+      : `${index.formulae.length} formulae`,
+  );
   const state = await loadState(options.store);
   // The state says what was stored; the store says what is there now (a file deleted by hand, a
   // bucket restored from a backup). What is gone is planned again rather than kept, so the API never
@@ -307,6 +357,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
       ...(file.lastModified === undefined ? {} : { lastModified: file.lastModified }),
     })),
     manifestErrors,
+    ...(index.missing.length > 0 ? { apiGone: [...index.missing] } : {}),
     ...(missing.length + damaged.size > 0 ? { forgotten: [...new Set([...missing, ...damaged])] } : {}),
     totals,
     byTag,

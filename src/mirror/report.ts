@@ -36,6 +36,8 @@ export interface RunReport {
     manifestsStored: number;
     apiPublished: number;
     apiUnchanged: number;
+    /** API files removed because the upstream no longer serves them (StoredPlan.apiGone). */
+    apiRemoved: number;
     superseded: number;
     pruned: number;
   };
@@ -76,6 +78,7 @@ export function emptyReport(runId: string, location: string, tags: string[], sta
       manifestsStored: 0,
       apiPublished: 0,
       apiUnchanged: 0,
+      apiRemoved: 0,
       superseded: 0,
       pruned: 0,
     },
@@ -118,6 +121,7 @@ export function summarize(report: RunReport): string {
     `${report.status}: ${c.transferred} transferred (${formatBytes(report.bytes.transferred)}), ` +
     `${c.adopted} adopted, ${c.kept} unchanged, ${c.failed} failed, ${c.pruned} pruned, ` +
     `${c.rejected} rejected; API ${c.apiPublished} published, ${c.apiUnchanged} unchanged` +
+    (c.apiRemoved > 0 ? `, ${c.apiRemoved} removed` : "") +
     (report.layouts ? `; OCI layout ${summarizeOci(report.layouts.oci)}` : "") +
     (report.git ? `; brew git ${summarizeGit(report.git)}` : "")
   );

@@ -65,6 +65,13 @@ const MIRROR_MESSAGES: Array<{ message: string; meaning: string; fix: string }> 
       "A step of the run failed in a way it could not carry on from (a state or report write, the store itself). What the run finished is recorded in the state; nothing was pruned.",
     fix: "Fix the cause the line names (space, permissions, credentials), then re-run: completed bottles are kept and not downloaded again.",
   },
+  {
+    message:
+      "the upstream has no formula.jws.json and no internal/packages file for T: nothing to plan that tag from",
+    meaning:
+      "brew 6 reads only `internal/packages.<tag>.jws.json`, so a run plans each tag from that file and needs the v1 `formula.jws.json` only for a tag that has none. Here the upstream serves neither for tag T. Nothing was written. (When every mirrored tag has its file, a missing formula.jws.json is fine: the run says `plan: from internal/packages.… (the upstream has no api/formula.jws.json)`, and a copy an earlier run mirrored is removed when the new files are published, so brew < 6 clients get a 404 rather than a stale index.)",
+    fix: "Check `mirror.upstream.api`: it must serve formula.jws.json, or internal/packages.<tag>.jws.json for every tag in `mirror.tags`; or drop T from `mirror.tags`.",
+  },
 ];
 
 function mirrorSections(): string[] {

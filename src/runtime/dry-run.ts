@@ -1,5 +1,5 @@
 import { planSync } from "../mirror/plan.ts";
-import { forgetMissing, type IndexSource, type MirrorSettings } from "../mirror/prepare.ts";
+import { forgetMissing, type IndexSource, loadIndex, type MirrorSettings } from "../mirror/prepare.ts";
 import { loadState } from "../mirror/state.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 
@@ -45,13 +45,12 @@ export interface DryRunDeps {
 export async function dryRunPlan(deps: DryRunDeps): Promise<DryRunResult> {
   const started = performance.now();
   const now = deps.now ?? (() => new Date());
-  const index = await deps.api.fetchIndex();
-  for (const tag of deps.settings.tags.filter((tag) => tag !== "all"))
-    await deps.api.fetchInternalPackages(tag);
+  const { index, internal } = await loadIndex(deps.api, deps.settings.tags);
   const state = await loadState(deps.store);
   const { missing } = await forgetMissing(deps.store, state);
   const plan = planSync({
     formulae: index.formulae,
+    internal,
     state,
     tags: deps.settings.tags,
     include: deps.settings.include,

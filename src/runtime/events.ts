@@ -76,7 +76,14 @@ export function changedNothing(report: RunReport): boolean {
   const c = report.counts;
   return (
     report.status === "succeeded" &&
-    c.transferred + c.adopted + c.manifestsStored + c.apiPublished + c.superseded + c.pruned === 0
+    c.transferred +
+      c.adopted +
+      c.manifestsStored +
+      c.apiPublished +
+      c.apiRemoved +
+      c.superseded +
+      c.pruned ===
+      0
   );
 }
 

@@ -28,6 +28,7 @@ export const MAX_ERRORS_PER_RUN = 20;
 const MAX_REPORTS_SCANNED = 500;
 export const DEFAULT_STALE_AFTER_SECONDS = 48 * 60 * 60;
 const FORMULA_INDEX_KEY = "api/formula.jws.json";
+const INTERNAL_PREFIX = "api/internal/packages.";
 
 export interface CollectStatusOptions {
   store: BlobStore;
@@ -250,7 +251,8 @@ function summaryOf(detail: RunDetail): RunSummary {
 
 /**
  * The upstream index date: the Last-Modified header recorded in the last successful run's plan for
- * `api/formula.jws.json`, else that file's modification time in the store.
+ * `api/formula.jws.json` (else of the first `api/internal/packages.<tag>`), else formula.jws.json's
+ * modification time in the store.
  */
 async function upstreamIndexDate(
   store: BlobStore,
@@ -260,9 +262,15 @@ async function upstreamIndexDate(
     const text = await readText(store, planKey(runId)).catch(() => null);
     const plan = text === null ? null : safeJson(text);
     const files = isRecord(plan) && Array.isArray(plan.api) ? plan.api : [];
-    const entry = files.find(
-      (file): file is Record<string, unknown> => isRecord(file) && file.key === FORMULA_INDEX_KEY,
-    );
+    // formula.jws.json, else (an upstream that serves only brew 6's files) the first per-tag file.
+    const entry =
+      files.find(
+        (file): file is Record<string, unknown> => isRecord(file) && file.key === FORMULA_INDEX_KEY,
+      ) ??
+      files.find(
+        (file): file is Record<string, unknown> =>
+          isRecord(file) && typeof file.key === "string" && file.key.startsWith(INTERNAL_PREFIX),
+      );
     const date = typeof entry?.lastModified === "string" ? Date.parse(entry.lastModified) : Number.NaN;
     if (Number.isFinite(date))
       return { date: new Date(date).toISOString(), source: "upstream-last-modified" };

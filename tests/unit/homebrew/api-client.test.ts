@@ -179,6 +179,27 @@ describe("homebrew/api-client", () => {
       });
 
       await expect(api.fetchIndex()).rejects.toMatchObject({ name: "UpstreamError", status: 500 });
+      // Optional means "a 404 is an answer", not "any failure is": a 500 still fails.
+      await expect(api.fetchIndex({ formulaOptional: true })).rejects.toMatchObject({ status: 500 });
+    });
+
+    it("a 404 on formula.jws.json is an error unless formulaOptional, then it is reported missing", async () => {
+      const files = emulator().index.files;
+      const formula = files.get("formula.jws.json");
+      files.delete("formula.jws.json");
+      try {
+        await expect(client().fetchIndex()).rejects.toMatchObject({ name: "UpstreamError", status: 404 });
+
+        const index = await client().fetchIndex({ formulaOptional: true });
+
+        expect(index.formulae).toEqual([]);
+        expect(index.rejected).toEqual([]);
+        expect(index.missing).toContain("api/formula.jws.json");
+        expect(index.files.map((file) => file.key)).toContain("api/cask.jws.json");
+        expect(index.files.map((file) => file.key)).not.toContain("api/formula.jws.json");
+      } finally {
+        if (formula) files.set("formula.jws.json", formula);
+      }
     });
   });
 
