@@ -171,6 +171,32 @@ export function describeEvent(event: NotifyEvent): EventSummary {
         ]),
         footer,
       };
+    case "infrastructure_drift":
+      return event.status === "drifted"
+        ? {
+            title: `Drift in ${event.environment}: ${event.resources.length} resource${event.resources.length === 1 ? "" : "s"} changed outside Terraform`,
+            emoji: ":warning:",
+            tone: "warning",
+            facts: [
+              ["Environment", event.environment],
+              ["Changed resources", String(event.resources.length)],
+            ],
+            ...(event.resources.length > 0
+              ? { list: { title: "Changed outside Terraform", items: event.resources } }
+              : {}),
+            ...(event.error ? { detail: { title: "Note", text: event.error } } : {}),
+            ...linkTo(event.runUrl),
+            footer,
+          }
+        : {
+            title: `Drift check of ${event.environment} failed`,
+            emoji: ":x:",
+            tone: "bad",
+            facts: [["Environment", event.environment]],
+            detail: { title: "Error", text: event.error || "terraform plan failed (see the run)" },
+            ...linkTo(event.runUrl),
+            footer,
+          };
     case "test":
       return {
         title: `Test notification from hbsync (${event.environment})`,

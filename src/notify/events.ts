@@ -97,6 +97,22 @@ const weeklyReport = z.strictObject({
   costEstimateUsd: z.number().nonnegative().optional(),
 });
 
+/**
+ * The scheduled drift check (.github/workflows/drift.yml): `terraform plan -refresh-only
+ * -detailed-exitcode` found resources changed outside Terraform (`drifted`, exit 2), or could not run
+ * (`failed`, exit 1).
+ */
+const infrastructureDrift = z.strictObject({
+  type: z.literal("infrastructure_drift"),
+  environment: text,
+  status: z.enum(["drifted", "failed"]),
+  /** Addresses of the resources that changed outside Terraform. */
+  resources: z.array(text).default([]),
+  /** Why the check failed (status failed). */
+  error: z.string().optional(),
+  runUrl: httpUrl.optional(),
+});
+
 /** What `hbsync notify test` sends: proves a channel works without announcing a fake deploy. */
 const testNotification = z.strictObject({
   type: z.literal("test"),
@@ -112,6 +128,7 @@ export const EVENT_SCHEMAS = {
   sync_started: syncStarted,
   up_to_date: upToDate,
   weekly_report: weeklyReport,
+  infrastructure_drift: infrastructureDrift,
   test: testNotification,
 } as const;
 
@@ -125,6 +142,7 @@ export type SyncSummaryEvent = z.infer<typeof syncSummary>;
 export type SyncStartedEvent = z.infer<typeof syncStarted>;
 export type UpToDateEvent = z.infer<typeof upToDate>;
 export type WeeklyReportEvent = z.infer<typeof weeklyReport>;
+export type InfrastructureDriftEvent = z.infer<typeof infrastructureDrift>;
 export type TestNotificationEvent = z.infer<typeof testNotification>;
 
 export type NotifyEvent =
@@ -135,6 +153,7 @@ export type NotifyEvent =
   | SyncStartedEvent
   | UpToDateEvent
   | WeeklyReportEvent
+  | InfrastructureDriftEvent
   | TestNotificationEvent;
 
 /** The data of an event without its `type` (what `--data` holds). */
@@ -242,6 +261,7 @@ const EXAMPLES: Record<NotifyEventType, string> = {
   up_to_date: '{"runId":"r1"}',
   weekly_report:
     '{"runs":28,"bottlesAdded":340,"bytesAdded":5368709120,"failures":1,"mirrorBytes":107374182400}',
+  infrastructure_drift: '{"status":"drifted","resources":["module.homebrew_sync.aws_s3_bucket.mirror"]}',
   test: '{"message":"checking the channels"}',
 };
 

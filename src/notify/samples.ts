@@ -80,6 +80,17 @@ export function sampleEvent(type: NotifyEventType, environment = "dev"): NotifyE
         mirrorBytes: 412_316_860_416,
         costEstimateUsd: 11.42,
       };
+    case "infrastructure_drift":
+      return {
+        type,
+        environment,
+        status: "drifted",
+        resources: [
+          'module.homebrew_sync.module.lambda.aws_lambda_function.this["worker"]',
+          "module.homebrew_sync.module.storage.aws_s3_bucket_public_access_block.mirror",
+        ],
+        runUrl,
+      };
     case "test":
       return { type, environment };
   }

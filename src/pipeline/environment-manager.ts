@@ -5,8 +5,8 @@
  *   `terraform validate -json` (diagnostics carry file:line for annotations).
  * - plan: tfvars from config (toTfvars → `<dir>/terraform.tfvars.json`), init, `plan -out`, then
  *   `show -json` summarised (add/change/destroy/replace/resources).
- * - deploy: refuse a commit older than the deployed one (HBS-DEP-010, unless it is a rollback), plan +
- *   apply + outputs, then the smoke test; recorded in the ledger as in_progress → applied → verified or
+ * - deploy: refuse a commit older than the deployed one (HBS-DEP-010, unless it is a rollback), plan (or
+ *   a saved, reviewed plan: checksum, environment and version checked, HBS-DEP-013) + apply + outputs, then the smoke test; recorded in the ledger as in_progress → applied → verified or
  *   failed, with the git revision of infra/ and config.yaml, times, change summary and artifact
  *   checksums; on failure the PipelineErrorHandler rolls back when it can and notifies.
  * - forCheckout: the same manager over a worktree of a recorded revision (what a rollback applies).
@@ -14,8 +14,9 @@
  * - status: outputs, state resource count, last ledger record, schedule state.
  * - pause/resume: see schedule.ts.
  */
-import { randomUUID } from "node:crypto";
-import { isAbsolute, join, resolve } from "node:path";
+import { createHash, randomUUID } from "node:crypto";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { loadConfigOrThrow } from "../config/load.ts";
 import { resolveEnvironment } from "../config/resolve.ts";
 import { type TfvarValue, toTfvars } from "../config/tfvars.ts";
@@ -40,6 +41,7 @@ import type {
   EnvironmentManagerOptions,
   PlanOptions,
   PlanResult,
+  SavedPlan,
   StatusResult,
 } from "./environment-types.ts";
 import { type Notifier, PipelineErrorHandler } from "./error-handler.ts";
@@ -168,14 +170,59 @@ export class EnvironmentManager {
     });
     const show = await this.terraform.run("show", ["-json", planFile], { cwd: dir, stream: false });
     const summary = summarisePlan(JSON.parse(show.stdout) as unknown);
+    const planSha256 = sha256(await readFile(planFile));
+    let savedTo: string | undefined;
+    if (options.out) {
+      savedTo = resolve(this.options.cwd, options.out);
+      await mkdir(dirname(savedTo), { recursive: true });
+      await copyFile(planFile, savedTo);
+    }
     return {
       env,
       dir,
       version,
       planFile,
+      planSha256,
+      ...(savedTo ? { savedTo } : {}),
       summary,
       ...(scheduleEnabled === undefined ? {} : { scheduleEnabled }),
     };
+  }
+
+  /**
+   * A plan made earlier by plan() with `out` (the reviewed plan of a gated deploy), ready to apply as it
+   * is: its bytes must have the SHA-256 the plan job recorded, and it must be for this environment and
+   * `version` (its environment and artifact_version variables). Terraform itself then refuses it if the
+   * state changed since it was made ("Saved plan is stale").
+   */
+  async savedPlan(env: string, version: string, saved: SavedPlan): Promise<PlanResult> {
+    const planFile = resolve(this.options.cwd, saved.file);
+    const rejected = (why: string): PipelineError =>
+      new PipelineError("HBS-DEP-013", `saved plan ${saved.file}: ${why}`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(planFile);
+    } catch (error) {
+      throw rejected(`cannot be read (${errorMessage(error)})`);
+    }
+    const planSha256 = sha256(bytes);
+    if (saved.sha256 !== undefined && planSha256 !== saved.sha256.trim().toLowerCase()) {
+      throw rejected(`its SHA-256 is ${planSha256}, the plan job recorded ${saved.sha256}`);
+    }
+    await this.loadConfig(env);
+    const dir = this.dirFor(env);
+    const sources = await readTerraformSources(dir);
+    await this.init(env, dir, sources);
+    const show = await this.terraform.run("show", ["-json", planFile], { cwd: dir, stream: false });
+    const json = JSON.parse(show.stdout) as { variables?: Record<string, { value?: unknown }> };
+    const planned = json.variables ?? {};
+    const expected: Record<string, unknown> = { artifact_version: version, environment: env };
+    for (const [name, value] of Object.entries(expected)) {
+      if (name in planned && planned[name]?.value !== value) {
+        throw rejected(`it was made with ${name} = ${JSON.stringify(planned[name]?.value)}, not ${value}`);
+      }
+    }
+    return { env, dir, version, planFile, planSha256, summary: summarisePlan(json) };
   }
 
   async deploy(env: string, options: DeployOptions): Promise<DeployResult> {
@@ -226,7 +273,9 @@ export class EnvironmentManager {
     await this.record(run, "in_progress", undefined, []);
     let plan: PlanResult;
     try {
-      plan = await this.plan(env, options);
+      plan = options.savedPlan
+        ? await this.savedPlan(env, options.version, options.savedPlan)
+        : await this.plan(env, options);
       run.summary = plan.summary;
       run.reached = "apply";
       await this.applyPlan(plan);
@@ -566,6 +615,10 @@ interface RunContext {
 function ledgerError(error: unknown): never {
   if (error instanceof PipelineError) throw error;
   throw new PipelineError("HBS-INF-007", `deployment ledger: ${errorMessage(error)}`, { cause: error });
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 function seconds(from: Date, to: Date): number {

@@ -45,6 +45,16 @@ export interface PlanOptions {
   version?: string;
   /** Extra `-var` values (tests: `fail_apply`). Not recorded; never carried into a rollback. */
   vars?: Record<string, TfvarValue>;
+  /** Also copy the plan file here (relative to cwd), to be reviewed and applied later (`deploy` savedPlan). */
+  out?: string;
+}
+
+/** A plan made earlier (`plan` with `out`), applied as it is instead of planning again. */
+export interface SavedPlan {
+  /** The plan file, relative to cwd. */
+  file: string;
+  /** Its SHA-256 as the plan job recorded it: the file must still have it (hex, 64 digits). */
+  sha256?: string;
 }
 
 export interface PlanResult {
@@ -52,6 +62,10 @@ export interface PlanResult {
   dir: string;
   version: string;
   planFile: string;
+  /** SHA-256 of the plan file (hex): what a later apply of the saved plan checks. */
+  planSha256: string;
+  /** Where `out` copied the plan file (absolute). */
+  savedTo?: string;
   summary: PlanSummary;
   /** The schedule_enabled value passed, when the environment declares it. */
   scheduleEnabled?: boolean;
@@ -66,6 +80,8 @@ export interface DeployOptions extends PlanOptions {
   artifacts?: ArtifactChecksum[];
   /** The ledger id of the deployment this one rolls back. */
   rollbackOf?: string;
+  /** Apply this reviewed plan instead of making a new one (it must be for `version` and this env). */
+  savedPlan?: SavedPlan;
 }
 
 export interface DeployResult {

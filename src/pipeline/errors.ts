@@ -178,6 +178,13 @@ export const ERROR_CATALOGUE = {
     "A rollback applies the infra/ and config.yaml of the revision the ledger recorded for the target, and that commit is not in this clone (or git failed).",
     "Fetch the history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout) and run the rollback again from a clone of the repository.",
   ),
+  "HBS-DEP-013": entry(
+    "HBS-DEP-013",
+    "deployment",
+    "Saved plan rejected",
+    "The saved plan to apply is not the one that was reviewed: its SHA-256 differs from the checksum the plan job recorded, it is unreadable, or it was made for another version or environment.",
+    "Do not apply it. Re-run the pipeline from the plan job, so that a new plan is made, reviewed and approved for this commit (`hbsync env plan <env> --out FILE` prints its checksum).",
+  ),
   "HBS-TST-001": entry(
     "HBS-TST-001",
     "test",

@@ -27,3 +27,13 @@ output "deploy_role_subjects" {
   description = "The only GitHub OIDC subject each role trusts."
   value       = module.github_oidc.iam_role_subjects
 }
+
+output "plan_role_arns" {
+  description = "Store each as the GitHub secret AWS_PLAN_ROLE_ARN_<ENV>: the read-only role of the plan, pull-request and drift jobs."
+  value       = module.github_oidc.plan_role_arns
+}
+
+output "plan_role_subjects" {
+  description = "The only GitHub OIDC subject each plan role trusts (GitHub environment <environment>-plan)."
+  value       = module.github_oidc.plan_role_subjects
+}

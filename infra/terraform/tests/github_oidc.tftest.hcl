@@ -179,3 +179,70 @@ run "cloudfront_only_where_asked_and_by_tag" {
     error_message = "Every CloudFront distribution statement must be bound to the prod Environment tag."
   }
 }
+
+# The plan roles (issue 17 item 8): trusted only by "<GitHub environment>-plan", read-only but for their
+# own state lock, reading no object but their own state, never a secret value.
+run "plan_roles_are_read_only_and_trust_only_the_plan_environment" {
+  command = plan
+
+  module {
+    source = "../modules/github-oidc"
+  }
+
+  assert {
+    condition = alltrue([
+      for env in var.environments :
+      aws_iam_role.plan[env].name == "hbsync-github-plan-${env}" &&
+      flatten([
+        for s in data.aws_iam_policy_document.plan_trust[env].statement : [
+          for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"
+        ]
+      ]) == ["repo:acme/homebrew-bottles-sync:environment:${env == "prod" ? "production" : env}-plan"]
+    ])
+    error_message = "Each plan role must trust only the GitHub environment <environment>-plan (prod: production-plan)."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in var.environments :
+      aws_iam_role_policy_attachment.plan_read_only[env].policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    ])
+    error_message = "The plan roles get AWS's ReadOnlyAccess, nothing broader."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for env in var.environments : [
+        for s in data.aws_iam_policy_document.plan[env].statement :
+        alltrue([for r in s.resources : r == "arn:aws:s3:::acme-hbsync-tfstate/homebrew-sync/${env}/*.tflock"])
+        if s.effect == "Allow"
+      ]
+    ]))
+    error_message = "A plan role may write nothing but its own environment's state lock file."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in var.environments : anytrue([
+        for s in data.aws_iam_policy_document.plan[env].statement :
+        s.effect == "Deny" && contains(s.actions, "s3:GetObject") &&
+        s.not_resources == toset(["arn:aws:s3:::acme-hbsync-tfstate/homebrew-sync/${env}/*"])
+        ]) && anytrue([
+        for s in data.aws_iam_policy_document.plan[env].statement :
+        s.effect == "Deny" && contains(s.actions, "secretsmanager:GetSecretValue") && try(contains(s.resources, "*"), false)
+      ])
+    ])
+    error_message = "A plan role must read no object but its own state, and no secret value."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in var.environments : anytrue([
+        for s in data.aws_iam_policy_document.compute[env].statement :
+        s.effect == "Deny" && try(contains(s.resources, "arn:aws:iam::123456789012:role/hbsync-github-plan-*"), false) &&
+        contains(s.actions, "iam:AttachRolePolicy")
+      ])
+    ])
+    error_message = "No deploy role may change a plan role."
+  }
+}

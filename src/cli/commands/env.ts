@@ -36,6 +36,11 @@ export interface PipelineFlags {
   json?: boolean;
   /** `worker` (default): the worker Lambda's dry run after every apply; `none`: records stay `applied`. */
   smokeTest?: "worker" | "none";
+  /** plan: where to save the plan file. */
+  out?: string;
+  /** deploy: apply this saved plan instead of planning again. */
+  savedPlan?: string;
+  planSha256?: string;
 }
 
 const ACTIONS = {
@@ -113,9 +118,24 @@ export function register(program: Command, ctx: CliContext): void {
         .option("--version <sha>", "artifact version (git SHA) to deploy (default $GITHUB_SHA)")
         .option("--artifact-version <sha>", "same as --version (the name `hbsync config tfvars` uses)");
     }
+    if (action === "plan") {
+      command.option(
+        "--out <file>",
+        "save the plan file here (to review it and apply exactly it later with `env deploy --plan`); its SHA-256 is printed",
+      );
+    }
     if (action === "deploy") {
       command.addOption(new Option("--no-rollback", "do not roll back automatically on failure"));
       addSmokeTestOption(command);
+      command
+        .option(
+          "--saved-plan <file>",
+          "apply this saved plan (`env plan --out`) instead of planning again; it must be for this env and --version",
+        )
+        .option(
+          "--plan-sha256 <hex>",
+          "with --saved-plan: refuse unless the file has this SHA-256 (the plan job's)",
+        );
     }
     if (action === "destroy") command.option("--force-prod", "allow destroying prod");
     command.action(async (name: string, flags: PipelineFlags) => {
@@ -222,10 +242,16 @@ async function runAction(action: Action, env: string, flags: PipelineFlags, ctx:
       }
       case "plan": {
         const version = flags.version ?? flags.artifactVersion;
-        const result = await manager.plan(env, version ? { version } : {});
+        const result = await manager.plan(env, {
+          ...(version ? { version } : {}),
+          ...(flags.out ? { out: flags.out } : {}),
+        });
         progress.stop();
         if (flags.json) out.json(result);
-        else printPlan(out, `Plan for ${env} at ${result.version}`, result.summary);
+        else {
+          printPlan(out, `Plan for ${env} at ${result.version}`, result.summary);
+          if (result.savedTo) out.out(`plan file: ${result.savedTo} (sha256 ${result.planSha256})`);
+        }
         break;
       }
       case "deploy": {
@@ -235,7 +261,29 @@ async function runAction(action: Action, env: string, flags: PipelineFlags, ctx:
             fix: "pass --version <git SHA> (CI: $GITHUB_SHA)",
           });
         }
-        const result = await manager.deploy(env, { version, actor, autoRollback: flags.rollback !== false });
+        if (flags.planSha256 !== undefined && !flags.savedPlan) {
+          throw new UsageError("--plan-sha256 needs --saved-plan FILE", {
+            fix: "pass the saved plan with --saved-plan FILE",
+          });
+        }
+        if (flags.planSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.planSha256.trim())) {
+          throw new UsageError(`--plan-sha256 must be 64 hex digits, got "${flags.planSha256}"`, {
+            fix: "pass the checksum `hbsync env plan --out` printed (sha256sum of the plan file)",
+          });
+        }
+        const result = await manager.deploy(env, {
+          version,
+          actor,
+          autoRollback: flags.rollback !== false,
+          ...(flags.savedPlan
+            ? {
+                savedPlan: {
+                  file: flags.savedPlan,
+                  ...(flags.planSha256 !== undefined ? { sha256: flags.planSha256 } : {}),
+                },
+              }
+            : {}),
+        });
         progress.stop();
         if (flags.json) out.json(result);
         else {

@@ -1,4 +1,5 @@
-import { cp, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfigOrThrow } from "../../../src/config/load.ts";
@@ -257,5 +258,94 @@ describe("environment-manager (failures before terraform runs)", () => {
       dir: join(root, "nowhere"),
     });
     await expect(manager.plan("dev")).rejects.toMatchObject({ code: "HBS-CFG-003" });
+  });
+});
+
+// Item 8 of issue 17: prod's plan is made (and reviewed) before the approval, and exactly that plan file is
+// applied after it — in CI by `hbsync env plan --out` and `hbsync env deploy --saved-plan --plan-sha256`.
+describe("environment-manager (saved plans, real terraform)", () => {
+  let root: string;
+  let envDir: string;
+  let ledger: DeploymentLedger;
+  let config: PipelineConfig;
+  const manager = (): EnvironmentManager =>
+    new EnvironmentManager({
+      cwd: root,
+      config,
+      env: terraformEnv(),
+      dir: envDir,
+      ledger,
+      manifestPath: join(root, "manifest.json"),
+    });
+
+  beforeAll(async () => {
+    ({ root, envDir } = await fixtureWorkspace());
+    config = (await loadConfigOrThrow(FIXTURE_CONFIG)).config;
+    ledger = new DeploymentLedger(new FsStore(join(root, "store")));
+    await writeManifest(join(root, "manifest.json"), "v1");
+  });
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("saves the plan with its SHA-256, and a deploy applies exactly that file without planning again", async () => {
+    const plan = await manager().plan("dev", { version: "v1", out: "review/dev.tfplan" });
+    expect(plan.savedTo).toBe(join(root, "review/dev.tfplan"));
+    const bytes = await readFile(join(root, "review/dev.tfplan"));
+    expect(plan.planSha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+
+    const phases: string[] = [];
+    const deploying = new EnvironmentManager({
+      cwd: root,
+      config,
+      env: terraformEnv(),
+      dir: envDir,
+      ledger,
+      manifestPath: join(root, "manifest.json"),
+      onPhase: (phase) => phases.push(phase),
+    });
+    const result = await deploying.deploy("dev", {
+      version: "v1",
+      savedPlan: { file: "review/dev.tfplan", sha256: plan.planSha256 },
+    });
+    expect(phases).not.toContain("plan");
+    expect(phases).toContain("apply");
+    expect(result.summary).toEqual(plan.summary);
+    expect(result.outputs.artifact_version).toBe("v1");
+  });
+
+  it("refuses a plan file whose checksum is not the recorded one, and applies nothing", async () => {
+    const plan = await manager().plan("dev", { version: "v2", out: "review/v2.tfplan" });
+    const file = join(root, "review/v2.tfplan");
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    await writeFile(file, bytes);
+    const error = await manager()
+      .deploy("dev", { version: "v2", savedPlan: { file: "review/v2.tfplan", sha256: plan.planSha256 } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "HBS-DEP-013" });
+    expect((error as Error).message).toContain(`the plan job recorded ${plan.planSha256}`);
+    expect((await manager().outputs(envDir)).artifact_version).toBe("v1");
+  });
+
+  it("refuses a plan made for another version", async () => {
+    const plan = await manager().plan("dev", { version: "v2", out: "review/v2b.tfplan" });
+    const error = await manager()
+      .deploy("dev", { version: "v3", savedPlan: { file: "review/v2b.tfplan", sha256: plan.planSha256 } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "HBS-DEP-013" });
+    expect((error as Error).message).toContain('artifact_version = "v2", not v3');
+  });
+
+  it("fails a plan that went stale (the state changed after it was made) instead of applying it", async () => {
+    const stale = await manager().plan("dev", { version: "v2", out: "review/stale.tfplan" });
+    await manager().deploy("dev", { version: "v2" });
+    const error = await manager()
+      .deploy("dev", { version: "v2", savedPlan: { file: "review/stale.tfplan", sha256: stale.planSha256 } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeploymentError);
+    expect((error as DeploymentError).code).toBe("HBS-DEP-001");
+    expect(JSON.stringify((error as DeploymentError).details)).toMatch(/stale/i);
   });
 });

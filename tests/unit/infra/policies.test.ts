@@ -299,7 +299,7 @@ describe("infra/terraform deploy roles (modules/github-oidc)", () => {
     );
   });
 
-  it("denies changing the boundaries, the deploy roles and their policies, and removing any boundary", () => {
+  it("denies changing the boundaries, the deploy and plan roles and their policies, and removing any boundary", () => {
     const denies = deploy().filter((s) => s.effect === "Deny");
 
     expect(denies.map((s) => s.sid).sort()).toEqual([
@@ -312,7 +312,9 @@ describe("infra/terraform deploy roles (modules/github-oidc)", () => {
     expect(keep?.resources).toEqual([
       "${local.iam_arn}:policy/${var.project_name}-*-permissions-boundary",
       "${local.iam_arn}:policy/${var.project_name}-github-deploy-*",
+      "${local.iam_arn}:policy/${var.project_name}-github-plan-*",
       "${local.iam_arn}:role/${var.project_name}-github-deploy-*",
+      "${local.iam_arn}:role/${var.project_name}-github-plan-*",
     ]);
   });
 

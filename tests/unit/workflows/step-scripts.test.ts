@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -342,4 +343,273 @@ describe("cicd.yml rollback step", () => {
       ]);
     },
   );
+});
+
+/** Writes an executable fake command into the test's PATH directory. */
+function fake(name: string, script: string): void {
+  writeFileSync(join(dir, name), `#!/usr/bin/env bash\n${script}\n`);
+  chmodSync(join(dir, name), 0o755);
+}
+
+function runScript(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+): { status: number; stdout: string; summary: string; outputs: Record<string, string> } {
+  for (const file of ["summary.md", "github-output", "github-env", "capture"])
+    writeFileSync(join(dir, file), "");
+  const result = spawnSync("bash", [join(REPO_ROOT, path), ...args], {
+    cwd: dir,
+    encoding: "utf8",
+    env: {
+      PATH: `${dir}:${process.env.PATH}`,
+      CAPTURE: join(dir, "capture"),
+      GITHUB_STEP_SUMMARY: join(dir, "summary.md"),
+      GITHUB_OUTPUT: join(dir, "github-output"),
+      GITHUB_ENV: join(dir, "github-env"),
+      ...env,
+    },
+  });
+  const outputs = Object.fromEntries(
+    readFileSync(join(dir, "github-output"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes("="))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+  return {
+    status: result.status ?? -1,
+    stdout: result.stdout + result.stderr,
+    summary: readFileSync(join(dir, "summary.md"), "utf8"),
+    outputs,
+  };
+}
+
+/** hbsync calls recorded by the fake node (NUL-separated arguments, one call per `bin/hbsync.js`). */
+function hbsyncCalls(): string[][] {
+  return readFileSync(join(dir, "capture"), "utf8")
+    .split("\0")
+    .filter((x) => x !== "")
+    .reduce<string[][]>((all, arg) => {
+      if (arg === "bin/hbsync.js") all.push([]);
+      else all.at(-1)?.push(arg);
+      return all;
+    }, []);
+}
+
+describe("plan action (plan.sh): the plan the approvers review", () => {
+  const PLAN_BYTES = "saved plan bytes\n";
+  const SHA = createHash("sha256").update(PLAN_BYTES).digest("hex");
+
+  beforeEach(() => {
+    // `hbsync env plan … --out FILE --json`: writes FILE and prints the plan result.
+    fake(
+      "node",
+      [
+        `printf '%s\\0' "$@" >>"$CAPTURE"`,
+        'out=""; prev=""; for a in "$@"; do [ "$prev" = --out ] && out=$a; prev=$a; done',
+        `[ -n "$out" ] && printf '${PLAN_BYTES.replace("\n", "\\n")}' >"$out"`,
+        `printf '%s' "\${FAKE_STDOUT:-}"`,
+      ].join("\n"),
+    );
+    fake("terraform", `echo '  # aws_lambda_function.worker will be updated <in-place> & "quoted"'`);
+  });
+
+  const result = (sha: string) =>
+    JSON.stringify({
+      planSha256: sha,
+      summary: {
+        add: 1,
+        change: 1,
+        destroy: 0,
+        replace: 0,
+        resources: [
+          { action: "create", address: "aws_cloudwatch_metric_alarm.new" },
+          { action: "update", address: 'aws_lambda_function.this["worker"]' },
+        ],
+      },
+    });
+
+  it.skipIf(!hasJq)(
+    "saves plan/ENV.tfplan with its checksum and commit, and summarises it for the job summary",
+    () => {
+      const { status, summary, outputs } = runScript(".github/actions/plan/plan.sh", [], {
+        DEPLOY_ENV: "prod",
+        VERSION: "0123456789abcdef0123456789abcdef01234567",
+        FAKE_STDOUT: result(SHA),
+      });
+      expect(status).toBe(0);
+      expect(hbsyncCalls()).toEqual([
+        [
+          "env",
+          "plan",
+          "prod",
+          "--version",
+          "0123456789abcdef0123456789abcdef01234567",
+          "--out",
+          "plan/prod.tfplan",
+          "--json",
+          "--no-notify",
+        ],
+      ]);
+      expect(outputs).toEqual({ "plan-file": "plan/prod.tfplan", "plan-sha256": SHA, changes: "2" });
+      expect(readFileSync(join(dir, "plan/prod.tfplan.sha256"), "utf8")).toBe(`${SHA}  prod.tfplan\n`);
+      expect(readFileSync(join(dir, "plan/commit"), "utf8")).toBe(
+        "0123456789abcdef0123456789abcdef01234567\n",
+      );
+      expect(summary).toContain(
+        "### Terraform plan for `prod` at `0123456789abcdef0123456789abcdef01234567`",
+      );
+      expect(summary).toContain("**1 to add, 1 to change, 0 to destroy** (0 replaced)");
+      expect(summary).toContain('| update | `aws_lambda_function.this["worker"]` |');
+      expect(summary).toContain(`SHA-256 \`${SHA}\``);
+      // terraform's text cannot close the <pre> or inject markup into the summary.
+      expect(summary).toContain('will be updated &lt;in-place&gt; &amp; "quoted"');
+    },
+  );
+
+  it.skipIf(!hasJq)("fails when the saved file is not the plan hbsync made", () => {
+    const { status, stdout } = runScript(".github/actions/plan/plan.sh", [], {
+      DEPLOY_ENV: "prod",
+      VERSION: "v1",
+      FAKE_STDOUT: result("f".repeat(64)),
+    });
+    expect(status).toBe(1);
+    expect(stdout).toContain("::error title=Plan file changed::");
+  });
+});
+
+describe("check-saved-plan.sh: the approved job applies the reviewed plan of this commit, or nothing", () => {
+  const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+  const bytes = "reviewed plan\n";
+  const sha = createHash("sha256").update(bytes).digest("hex");
+  const check = (env: Record<string, string>) =>
+    runScript(".github/actions/plan/check-saved-plan.sh", ["prod"], { GITHUB_SHA: COMMIT, ...env });
+
+  beforeEach(() => {
+    mkdirSync(join(dir, "plan"), { recursive: true });
+    mkdirSync(join(dir, "infra/terraform/environments/prod"), { recursive: true });
+    writeFileSync(join(dir, "plan/prod.tfplan"), bytes);
+    writeFileSync(join(dir, "plan/commit"), `${COMMIT}\n`);
+    writeFileSync(join(dir, "plan/terraform.lock.hcl"), "# lock\n");
+  });
+
+  it("accepts the plan of this commit with the plan job's checksum, and restores its lock file", () => {
+    const { status, stdout } = check({ PLAN_SHA256: sha });
+    expect(status).toBe(0);
+    expect(stdout).toContain(`sha256 ${sha}`);
+    expect(readFileSync(join(dir, "infra/terraform/environments/prod/.terraform.lock.hcl"), "utf8")).toBe(
+      "# lock\n",
+    );
+  });
+
+  it("refuses a plan file changed after the plan job", () => {
+    writeFileSync(join(dir, "plan/prod.tfplan"), "another plan\n");
+    const { status, stdout } = check({ PLAN_SHA256: sha });
+    expect(status).toBe(1);
+    expect(stdout).toContain("::error title=Plan changed since it was reviewed::");
+  });
+
+  it("refuses the plan of another commit, and a missing checksum", () => {
+    writeFileSync(join(dir, "plan/commit"), "fedcba9876543210fedcba9876543210fedcba98\n");
+    expect(check({ PLAN_SHA256: sha }).stdout).toContain("::error title=Plan of another commit::");
+    writeFileSync(join(dir, "plan/commit"), `${COMMIT}\n`);
+    expect(check({ PLAN_SHA256: "" }).stdout).toContain("::error title=Plan checksum missing::");
+  });
+});
+
+describe("drift action (drift.sh): plan -refresh-only -detailed-exitcode, notified through hbsync notify", () => {
+  const DRIFT_ENV = {
+    DEPLOY_ENV: "staging",
+    RUN_URL: "https://github.com/acme/homebrew-bottles-sync/actions/runs/7",
+    TF_STATE_BUCKET: "acme-tf-state",
+    TF_STATE_REGION: "eu-central-1",
+  };
+
+  beforeEach(() => {
+    fake("node", `printf '%s\\0' "$@" >>"$CAPTURE"`);
+    // terraform: init/plan exit with $FAKE_INIT_EXIT / $FAKE_PLAN_EXIT; show -json prints the drift.
+    fake(
+      "terraform",
+      [
+        `printf '%s\\n' "$*" >>"${join(dir, "terraform-calls")}"`,
+        'case "$2" in',
+        '  init) [ "${FAKE_INIT_EXIT:-0}" = 0 ] || echo "Error: Failed to get existing workspaces"; exit "${FAKE_INIT_EXIT:-0}" ;;',
+        "  output) echo abc123 ;;",
+        '  plan) [ "${FAKE_PLAN_EXIT:-0}" = 1 ] && printf "│ Error: reading S3 Bucket (hbsync-staging-mirror): AccessDenied\\n"; exit "${FAKE_PLAN_EXIT:-0}" ;;',
+        `  show) echo '{"resource_drift":[{"address":"module.homebrew_sync.aws_s3_bucket.mirror"},{"address":"module.homebrew_sync.aws_sqs_queue.dlq[\\"worker\\"]"}],"resource_changes":[{"address":"module.homebrew_sync.aws_s3_bucket.mirror","change":{"actions":["no-op"]}}]}' ;;`,
+        "esac",
+      ].join("\n"),
+    );
+    writeFileSync(join(dir, "terraform-calls"), "");
+  });
+
+  const notifyData = (): unknown => {
+    const call = hbsyncCalls().find((c) => c[0] === "notify");
+    expect(call?.slice(0, 4)).toEqual(["notify", "infrastructure-drift", "--env", "staging"]);
+    return parseEvent("infrastructure_drift", { ...JSON.parse(call?.[5] ?? "{}"), environment: "staging" });
+  };
+
+  it.skipIf(!hasJq)("exit 0: no drift, nothing sent", () => {
+    const { status, outputs, summary } = runScript(".github/actions/drift/drift.sh", [], DRIFT_ENV);
+    expect(status).toBe(0);
+    expect(outputs.result).toBe("none");
+    expect(hbsyncCalls().map((c) => c[0])).toEqual(["config"]);
+    expect(summary).toContain("no drift");
+    const calls = readFileSync(join(dir, "terraform-calls"), "utf8");
+    expect(calls).toContain("-backend-config=bucket=acme-tf-state -backend-config=region=eu-central-1");
+    expect(calls).toMatch(/plan -refresh-only -detailed-exitcode/);
+    expect(hbsyncCalls()[0]).toEqual([
+      "config",
+      "tfvars",
+      "--env",
+      "staging",
+      "--artifact-version",
+      "abc123",
+      "--out",
+      "infra/terraform/environments/staging/terraform.tfvars",
+    ]);
+  });
+
+  it.skipIf(!hasJq)("exit 2: drift — notifies the changed resources and fails the job", () => {
+    const { status, outputs, summary, stdout } = runScript(".github/actions/drift/drift.sh", [], {
+      ...DRIFT_ENV,
+      FAKE_PLAN_EXIT: "2",
+    });
+    expect(status).toBe(1);
+    expect(outputs.result).toBe("drift");
+    expect(stdout).toContain("::error title=Drift in staging::2 resource(s) changed outside Terraform");
+    expect(notifyData()).toEqual({
+      type: "infrastructure_drift",
+      environment: "staging",
+      status: "drifted",
+      resources: [
+        "module.homebrew_sync.aws_s3_bucket.mirror",
+        'module.homebrew_sync.aws_sqs_queue.dlq["worker"]',
+      ],
+      runUrl: DRIFT_ENV.RUN_URL,
+    });
+    expect(summary).toContain("- `module.homebrew_sync.aws_s3_bucket.mirror`");
+  });
+
+  it.skipIf(!hasJq)("exit 1: the check failed — notified as failed with terraform's error line", () => {
+    const { status, outputs } = runScript(".github/actions/drift/drift.sh", [], {
+      ...DRIFT_ENV,
+      FAKE_PLAN_EXIT: "1",
+    });
+    expect(status).toBe(1);
+    expect(outputs.result).toBe("failed");
+    expect(notifyData()).toMatchObject({
+      status: "failed",
+      error: "terraform plan exited 1: Error: reading S3 Bucket (hbsync-staging-mirror): AccessDenied",
+    });
+  });
+
+  it.skipIf(!hasJq)("a failed init is a failed check, notified too", () => {
+    const { status } = runScript(".github/actions/drift/drift.sh", [], { ...DRIFT_ENV, FAKE_INIT_EXIT: "1" });
+    expect(status).toBe(1);
+    expect(notifyData()).toMatchObject({
+      status: "failed",
+      error: "terraform init failed: Error: Failed to get existing workspaces",
+    });
+  });
 });

@@ -69,15 +69,18 @@ describe("cicd.yml", () => {
         validate: [],
         test: ["validate"],
         build: ["test"],
+        "plan-pr": ["validate"],
         "deploy-dev": ["build"],
         "deploy-staging": ["build"],
-        "deploy-prod": ["build"],
+        "plan-prod": ["build"],
+        "deploy-prod": ["build", "plan-prod"],
         rollback: ["deploy-dev", "deploy-prod", "deploy-staging"],
         notify: [
           "build",
           "deploy-dev",
           "deploy-prod",
           "deploy-staging",
+          "plan-prod",
           "rollback",
           "test",
           "validate",
@@ -89,19 +92,24 @@ describe("cicd.yml", () => {
       expect(job("test").uses).toBe("./.github/workflows/test.yml");
     });
 
-    it("runs only validate and test for a pull request", () => {
-      expect(jobsThatRun({ event_name: "pull_request", ref: "refs/pull/7/merge" })).toEqual([
-        "validate",
-        "test",
-      ]);
+    it("runs validate, test and the staging plan for a pull request (no plan for a fork's)", () => {
+      const pullRequest = (from: string) => ({
+        event_name: "pull_request",
+        ref: "refs/pull/7/merge",
+        repository: "acme/homebrew-bottles-sync",
+        event: { pull_request: { head: { repo: { full_name: from } } } },
+      });
+      expect(jobsThatRun(pullRequest("acme/homebrew-bottles-sync"))).toEqual(["validate", "test", "plan-pr"]);
+      expect(jobsThatRun(pullRequest("someone/homebrew-bottles-sync"))).toEqual(["validate", "test"]);
     });
 
-    it("builds and deploys exactly one environment per push", () => {
+    it("builds and deploys exactly one environment per push (prod after its plan)", () => {
       for (const deploy of DEPLOYS) {
         const running = jobsThatRun({ event_name: "push", ref: deploy.ref }).filter(
           (id) => id !== "rollback",
         );
-        expect(running).toEqual(["validate", "test", "build", deploy.job, "notify"]);
+        const plan = deploy.env === "prod" ? ["plan-prod"] : [];
+        expect(running).toEqual(["validate", "test", "build", ...plan, deploy.job, "notify"]);
       }
     });
 
@@ -152,6 +160,70 @@ describe("cicd.yml", () => {
         expect(evaluate(ifNotify, { github: { event_name: "push" }, status })).toBe(true);
       }
       expect(evaluate(ifNotify, { github: { event_name: "pull_request" } })).toBe(false);
+    });
+  });
+
+  describe("prod: the plan is made before the approval, and exactly it is applied after", () => {
+    const planJob = job("plan-prod");
+    const deploy = job("deploy-prod");
+    const stepIndex = (j: Job, match: (s: NonNullable<Job["steps"]>[number]) => boolean): number =>
+      (j.steps ?? []).findIndex(match);
+
+    it("plans in a job before the production gate, with the read-only plan role, in an environment without reviewers", () => {
+      expect(needsOf(deploy)).toContain("plan-prod");
+      expect(environmentOf(planJob)).toBe("production-plan");
+      expect(environmentOf(deploy)).toBe("production");
+      const credentials = planJob.steps?.find((s) =>
+        s.uses?.startsWith("aws-actions/configure-aws-credentials@"),
+      );
+      expect(credentials?.with?.["role-to-assume"]).toBe("${{ secrets.AWS_PLAN_ROLE_ARN_PROD }}");
+      const plan = planJob.steps?.find((s) => s.uses === "./.github/actions/plan");
+      expect(plan?.with).toMatchObject({ environment: "prod", version: "${{ github.sha }}" });
+      expect(planJob.outputs?.["plan-sha256"]).toBe(`\${{ steps.${plan?.id}.outputs.plan-sha256 }}`);
+    });
+
+    it("uploads the plan as an artifact, which the approved job downloads and checks before applying it", () => {
+      const upload = planJob.steps?.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+      expect(upload?.with).toMatchObject({
+        name: "tfplan-prod",
+        path: "plan/",
+        "if-no-files-found": "error",
+      });
+      const download = stepIndex(
+        deploy,
+        (s) => Boolean(s.uses?.startsWith("actions/download-artifact@")) && s.with?.name === "tfplan-prod",
+      );
+      const check = stepIndex(deploy, (s) => Boolean(s.run?.includes("check-saved-plan.sh prod")));
+      const apply = stepIndex(deploy, (s) => s.uses === "./.github/actions/deploy");
+      expect(download).toBeGreaterThanOrEqual(0);
+      expect(check).toBeGreaterThan(download);
+      expect(apply).toBeGreaterThan(check);
+      expect(deploy.steps?.[check]?.env?.PLAN_SHA256).toBe("${{ needs.plan-prod.outputs.plan-sha256 }}");
+      expect(deploy.steps?.[apply]?.with).toMatchObject({
+        "saved-plan": "plan/prod.tfplan",
+        "plan-sha256": "${{ needs.plan-prod.outputs.plan-sha256 }}",
+      });
+    });
+
+    it("never plans again in the approved job: the deploy action hands the saved plan to hbsync env deploy", () => {
+      const action = loadActions().find((a) => a.path === ".github/actions/deploy/action.yml");
+      const step = action?.doc.runs.steps.find((s) => s.run?.includes("hbsync.js env deploy"));
+      expect(step?.run).toContain('saved=(--saved-plan "$SAVED_PLAN" --plan-sha256 "$PLAN_SHA256")');
+      expect(step?.env).toMatchObject({
+        SAVED_PLAN: "${{ inputs.saved-plan }}",
+        PLAN_SHA256: "${{ inputs.plan-sha256 }}",
+      });
+      const plan = loadActions().find((a) => a.path === ".github/actions/plan/action.yml");
+      expect(plan?.doc.runs.steps.some((s) => s.uses === "./.github/actions/state-backend")).toBe(true);
+    });
+
+    it("plans a pull request against staging with the staging plan role, in the job summary only", () => {
+      const pr = job("plan-pr");
+      expect(environmentOf(pr)).toBe("staging-plan");
+      const credentials = pr.steps?.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+      expect(credentials?.with?.["role-to-assume"]).toBe("${{ secrets.AWS_PLAN_ROLE_ARN_STAGING }}");
+      expect(pr.steps?.find((s) => s.uses === "./.github/actions/plan")?.with?.environment).toBe("staging");
+      expect(pr.permissions).toEqual({ contents: "read", "id-token": "write" });
     });
   });
 
@@ -207,6 +279,50 @@ describe("security.yml", () => {
     expect(steps.some((s) => s.run?.includes("hbsync.js scan all --sarif results.sarif"))).toBe(true);
     const upload = steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"));
     expect(upload?.with?.sarif_file).toBe("results.sarif");
+  });
+});
+
+describe("drift.yml", () => {
+  const drift = loadWorkflow("drift.yml");
+  const checkJob = drift.jobs.drift;
+
+  it("runs on a schedule and by hand", () => {
+    expect(Object.keys(drift.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+  });
+
+  it("checks every environment, each in its plan environment with its own read-only plan role", () => {
+    const matrix = checkJob?.strategy?.matrix?.include ?? [];
+    expect(checkJob?.strategy?.["fail-fast"]).toBe(false);
+    expect(matrix.map((m) => m.env)).toEqual(DEPLOYS.map((d) => d.env));
+    const secrets = {
+      AWS_PLAN_ROLE_ARN_DEV: "dev-role",
+      AWS_PLAN_ROLE_ARN_STAGING: "staging-role",
+      AWS_PLAN_ROLE_ARN_PROD: "prod-role",
+    };
+    const credentials = checkJob?.steps?.find((s) =>
+      s.uses?.startsWith("aws-actions/configure-aws-credentials@"),
+    );
+    for (const deploy of DEPLOYS) {
+      const entry = matrix.find((m) => m.env === deploy.env) ?? {};
+      expect(evaluate(String(environmentOf(checkJob ?? {})), { matrix: entry })).toBe(
+        `${deploy.githubEnvironment}-plan`,
+      );
+      expect(evaluate(String(credentials?.with?.["role-to-assume"]), { matrix: entry, secrets })).toBe(
+        `${deploy.env}-role`,
+      );
+    }
+  });
+
+  it("runs the drift check with the notification channels' secrets", () => {
+    const step = checkJob?.steps?.find((s) => s.uses === "./.github/actions/drift");
+    expect(step?.with?.environment).toBe("${{ matrix.env }}");
+    expect(Object.keys(step?.env ?? {}).sort()).toEqual([
+      "NOTIFY_EMAIL_FROM",
+      "SLACK_WEBHOOK_URL",
+      "SMTP_URL",
+    ]);
+    const action = loadActions().find((a) => a.path === ".github/actions/drift/action.yml");
+    expect(action?.doc.runs.steps.some((s) => s.uses === "./.github/actions/state-backend")).toBe(true);
   });
 });
 

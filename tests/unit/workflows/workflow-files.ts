@@ -28,6 +28,7 @@ export interface Job {
   with?: Record<string, unknown>;
   secrets?: Record<string, unknown>;
   environment?: string | { name: string };
+  strategy?: { "fail-fast"?: boolean; matrix?: { include?: Array<Record<string, string>> } };
   concurrency?: { group: string; "cancel-in-progress"?: boolean | string };
   permissions?: Record<string, string> | string;
   env?: Record<string, string>;
@@ -61,7 +62,7 @@ function loadYaml<T>(path: string): LoadedFile<T> {
   return { path, text, doc: parse(text) as T };
 }
 
-export const WORKFLOW_NAMES = ["cicd.yml", "test.yml", "security.yml"] as const;
+export const WORKFLOW_NAMES = ["cicd.yml", "test.yml", "security.yml", "drift.yml"] as const;
 
 export function loadWorkflows(): LoadedFile<Workflow>[] {
   return WORKFLOW_NAMES.map((name) => loadYaml<Workflow>(`.github/workflows/${name}`));
@@ -137,7 +138,7 @@ export function evaluate(expression: string, context: ExpressionContext): unknow
 function evaluateBody(expression: string, context: ExpressionContext): unknown {
   const body = expression
     .replace(
-      /\b(needs|steps)\.([A-Za-z0-9_-]+)/g,
+      /\b(needs|steps|matrix)\.([A-Za-z0-9_-]+)/g,
       (_m, root: string, key: string) => `${root}[${JSON.stringify(key)}]`,
     )
     .replace(/([^=!])==(?!=)/g, "$1===")
@@ -154,12 +155,24 @@ function evaluateBody(expression: string, context: ExpressionContext): unknown {
     failure: () => status === "failure",
     cancelled: () => status === "cancelled",
   };
-  const names = ["github", "needs", "steps", "inputs", ...Object.keys(functions)];
+  const names = [
+    "github",
+    "needs",
+    "steps",
+    "inputs",
+    "matrix",
+    "secrets",
+    "vars",
+    ...Object.keys(functions),
+  ];
   const values = [
     context.github ?? {},
     context.needs ?? {},
     context.steps ?? {},
     context.inputs ?? {},
+    context.matrix ?? {},
+    context.secrets ?? {},
+    context.vars ?? {},
     ...Object.values(functions),
   ];
   return new Function(...names, `return (${body});`)(...values);
@@ -170,6 +183,9 @@ export interface ExpressionContext {
   needs?: Record<string, { result?: string; outputs?: Record<string, string> }>;
   steps?: Record<string, unknown>;
   inputs?: Record<string, unknown>;
+  matrix?: Record<string, unknown>;
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
   /** What success()/failure()/cancelled() report: the state of the job's dependencies. */
   status?: "success" | "failure" | "cancelled";
 }

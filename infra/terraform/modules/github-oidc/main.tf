@@ -29,7 +29,11 @@ locals {
       subject   = "repo:${var.github_org}/${var.github_repo}:environment:${lookup(var.github_environment_names, env, env)}"
       # modules/homebrew-sync attaches the policy of this name to every role it creates (same convention).
       boundary_arn = "${local.iam_arn}:policy/${var.project_name}-${env}-permissions-boundary"
-      cloudfront   = contains(var.cloudfront_environments, env)
+      # The read-only plan role: trusted by the GitHub environment "<deploy environment>-plan", which has no
+      # required reviewers, so the plan reviewers approve can be made before the gate (item 8 of issue 17).
+      plan_role_name = "${var.project_name}-github-plan-${env}"
+      plan_subject   = "repo:${var.github_org}/${var.github_repo}:environment:${lookup(var.github_environment_names, env, env)}-plan"
+      cloudfront     = contains(var.cloudfront_environments, env)
     }
   }
 
@@ -414,7 +418,9 @@ data "aws_iam_policy_document" "compute" {
     resources = [
       "${local.iam_arn}:policy/${var.project_name}-*-permissions-boundary",
       "${local.iam_arn}:policy/${var.project_name}-github-deploy-*",
+      "${local.iam_arn}:policy/${var.project_name}-github-plan-*",
       "${local.iam_arn}:role/${var.project_name}-github-deploy-*",
+      "${local.iam_arn}:role/${var.project_name}-github-plan-*",
     ]
   }
 
@@ -783,4 +789,93 @@ resource "aws_iam_role_policy_attachment" "this" {
 
   role       = aws_iam_role.this[each.value.env].name
   policy_arn = aws_iam_policy.this[each.key].arn
+}
+
+################################################################################
+# Plan roles: read-only, for `terraform plan` before the approval gate, on pull requests and for drift checks
+################################################################################
+
+# Trusted only by the GitHub environment "<environment>-plan" (e.g. production-plan). It reads what a plan
+# refreshes (AWS's ReadOnlyAccess) and writes nothing but its own environment's state lock file, so a job
+# that runs before any approval can show the plan to the approvers and change nothing. A saved plan is
+# applied by the deploy role, after the approval, in the gated environment.
+data "aws_iam_policy_document" "plan_trust" {
+  for_each = local.environments
+
+  statement {
+    sid     = "GitHubPlanEnvironment${replace(title(each.key), "-", "")}Only"
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = [local.scopes[each.key].plan_subject]
+    }
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  for_each = local.environments
+
+  name                 = local.scopes[each.key].plan_role_name
+  description          = "GitHub Actions read-only plan role for ${local.scopes[each.key].prefix} (${local.scopes[each.key].plan_subject})"
+  assume_role_policy   = data.aws_iam_policy_document.plan_trust[each.key].json
+  max_session_duration = var.max_session_duration
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "plan_read_only" {
+  for_each = local.environments
+
+  role       = aws_iam_role.plan[each.key].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+data "aws_iam_policy_document" "plan" {
+  for_each = local.environments
+
+  # terraform plan takes the S3 backend's lock (use_lockfile: <key>.tflock) of its own environment only.
+  statement {
+    sid       = "OwnStateLock"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject", "s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}/${each.key}/*.tflock"]
+  }
+
+  # ReadOnlyAccess could read every object in the account: the plan role reads no object but its own
+  # environment's state (another environment's state, the mirror and the artifacts stay out of reach;
+  # a plan reads no object: the stack manages none).
+  statement {
+    sid           = "NoObjectButOwnState"
+    effect        = "Deny"
+    actions       = ["s3:GetObject", "s3:GetObjectVersion"]
+    not_resources = ["arn:${local.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}/${each.key}/*"]
+  }
+
+  statement {
+    sid       = "NoSecretValues"
+    effect    = "Deny"
+    actions   = ["secretsmanager:GetSecretValue", "ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "plan" {
+  for_each = local.environments
+
+  name   = "${local.scopes[each.key].plan_role_name}-state"
+  role   = aws_iam_role.plan[each.key].id
+  policy = data.aws_iam_policy_document.plan[each.key].json
 }
