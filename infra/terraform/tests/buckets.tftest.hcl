@@ -101,3 +101,63 @@ run "artifacts_bucket_is_private_and_encrypted" {
     error_message = "The artifacts bucket must be encrypted and versioned."
   }
 }
+
+# What brew clients read through CloudFront (issue 19): the flat and OCI trees and brew's git, each with
+# the cache lifetime its contents allow; _sync/ stays unreadable.
+run "cloudfront_serves_the_three_trees_with_their_cache_lifetimes" {
+  command = apply
+
+  module {
+    source = "../modules/storage"
+  }
+
+  variables {
+    bucket_name               = "hbsync-dev-mirror-123456789012"
+    read_access               = "cloudfront"
+    api_cache_max_ttl_seconds = 120
+  }
+
+  override_resource {
+    target = aws_cloudfront_cache_policy.api
+    values = {
+      id = "short-lived-api-and-refs"
+    }
+  }
+
+  assert {
+    condition = [for b in one(aws_cloudfront_distribution.this).ordered_cache_behavior : b.path_pattern] == [
+      "api/*", "bottles/*", "v2/*", "git/*/objects/info/*", "git/*/objects/*", "git/*",
+    ]
+    error_message = "CloudFront must route api/, bottles/, v2/ and git/ (objects/info/ before objects/, both before git/*)."
+  }
+
+  assert {
+    condition = alltrue([
+      for b in one(aws_cloudfront_distribution.this).ordered_cache_behavior :
+      b.cache_policy_id == data.aws_cloudfront_cache_policy.caching_optimized[0].id
+      if contains(["bottles/*", "v2/*", "git/*/objects/*"], b.path_pattern)
+    ])
+    error_message = "Bottles, OCI blobs and git objects never change under their name: cached with CachingOptimized."
+  }
+
+  assert {
+    condition = alltrue([
+      for b in one(aws_cloudfront_distribution.this).ordered_cache_behavior :
+      b.cache_policy_id == "short-lived-api-and-refs"
+      if contains(["api/*", "git/*/objects/info/*", "git/*"], b.path_pattern)
+    ])
+    error_message = "The API files and git's refs and packs list change every sync: they use the short-lived policy."
+  }
+
+  assert {
+    condition     = aws_cloudfront_cache_policy.api[0].max_ttl == 120 && aws_cloudfront_cache_policy.api[0].default_ttl == 120
+    error_message = "The short-lived policy caches at most api_cache_max_ttl_seconds."
+  }
+
+  assert {
+    condition = alltrue([
+      for b in one(aws_cloudfront_distribution.this).ordered_cache_behavior : b.viewer_protocol_policy == "https-only"
+    ])
+    error_message = "Every tree is served over HTTPS only."
+  }
+}

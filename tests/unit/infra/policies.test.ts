@@ -462,11 +462,11 @@ describe("infra/terraform buckets", () => {
     expect(problems).toEqual([]);
   });
 
-  it("opens the mirror only to bottles/* and api/*, never _sync/", () => {
+  it("opens the mirror only to bottles/*, api/*, v2/* and git/*, never _sync/", () => {
     const readStatements = statementsOf("storage", "this").filter((s) => s.effect === "Allow");
 
     expect(readStatements.map((s) => s.sid).sort()).toEqual([
-      "AllowCloudFrontReadBottlesAndApi",
+      "AllowCloudFrontReadMirror",
       "AllowReadFromOrganisationCidrs",
       "AllowReadFromVpcEndpoints",
     ]);
@@ -475,7 +475,7 @@ describe("infra/terraform buckets", () => {
       expect(s.resources).toBe("${local.client_read_arns}");
       expect(s.conditions.length).toBe(1);
     }
-    expect(mod("storage").locals?.[0]?.client_read_prefixes).toEqual(["bottles/*", "api/*"]);
+    expect(mod("storage").locals?.[0]?.client_read_prefixes).toEqual(["bottles/*", "api/*", "v2/*", "git/*"]);
   });
 
   it("aborts the mirror's incomplete multipart uploads (a killed bottle upload, billed until then) after 1 day by default", () => {

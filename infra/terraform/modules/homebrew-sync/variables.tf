@@ -300,13 +300,13 @@ variable "read_access" {
 }
 
 variable "read_cidrs" {
-  description = "With read_access = cidr: CIDRs allowed to GET bottles/* and api/*."
+  description = "With read_access = cidr: CIDRs allowed to GET bottles/*, api/*, v2/* and git/*."
   type        = list(string)
   default     = []
 }
 
 variable "read_vpce_ids" {
-  description = "With read_access = cidr: VPC endpoint IDs allowed to GET bottles/* and api/*."
+  description = "With read_access = cidr: VPC endpoint IDs allowed to GET bottles/*, api/*, v2/* and git/*."
   type        = list(string)
   default     = []
 }

@@ -3,12 +3,28 @@
 
 locals {
   # Only these prefixes are ever readable by brew clients; _sync/ (state, lock, plans, reports) never is.
-  client_read_prefixes = ["bottles/*", "api/*"]
-  client_read_arns     = [for p in local.client_read_prefixes : "${aws_s3_bucket.this.arn}/${p}"]
-  use_kms              = var.kms_key_arn != null
-  cloudfront_enabled   = var.read_access == "cloudfront"
-  cidr_enabled         = var.read_access == "cidr"
-  origin_id            = "mirror-s3"
+  # bottles/ and api/ (HOMEBREW_BOTTLE_DOMAIN, HOMEBREW_API_DOMAIN), v2/ (mirror.layouts oci:
+  # HOMEBREW_ARTIFACT_DOMAIN), git/ (mirror.brew_git: HOMEBREW_BREW_GIT_REMOTE).
+  client_read_prefixes = ["bottles/*", "api/*", "v2/*", "git/*"]
+
+  # CloudFront's ordered behaviours, first match wins. Immutable: what never changes under its name —
+  # bottles (a new version is a new file name; a manifest is named by its version_rebuild), OCI blobs
+  # (content-addressed) and git objects and packs (named by their hash). Short-lived: what each sync
+  # rewrites — the API files, and git's info/refs, HEAD and objects/info/packs (refs move, packs are
+  # added), so a client sees a new sync within api_cache_max_ttl_seconds.
+  cache_behaviors = [
+    { path = "api/*", immutable = false },
+    { path = "bottles/*", immutable = true },
+    { path = "v2/*", immutable = true },
+    { path = "git/*/objects/info/*", immutable = false },
+    { path = "git/*/objects/*", immutable = true },
+    { path = "git/*", immutable = false },
+  ]
+  client_read_arns   = [for p in local.client_read_prefixes : "${aws_s3_bucket.this.arn}/${p}"]
+  use_kms            = var.kms_key_arn != null
+  cloudfront_enabled = var.read_access == "cloudfront"
+  cidr_enabled       = var.read_access == "cidr"
+  origin_id          = "mirror-s3"
 }
 
 resource "aws_s3_bucket" "this" {
@@ -126,7 +142,7 @@ data "aws_iam_policy_document" "this" {
     for_each = local.cloudfront_enabled ? [1] : []
 
     content {
-      sid       = "AllowCloudFrontReadBottlesAndApi"
+      sid       = "AllowCloudFrontReadMirror"
       effect    = "Allow"
       actions   = ["s3:GetObject"]
       resources = local.client_read_arns
@@ -224,12 +240,13 @@ data "aws_cloudfront_cache_policy" "caching_optimized" {
   name = "Managed-CachingOptimized"
 }
 
-# api/* is rewritten on every sync: keep it fresh. Bottles never change under a given name.
+# api/* and git's refs are rewritten on every sync: keep them fresh. Bottles, OCI blobs and git objects
+# never change under a given name (local.cache_behaviors).
 resource "aws_cloudfront_cache_policy" "api" {
   count = local.cloudfront_enabled ? 1 : 0
 
   name        = "${var.bucket_name}-api"
-  comment     = "Short TTL for the Homebrew JSON API files"
+  comment     = "Short TTL for the Homebrew JSON API files and git refs"
   min_ttl     = 0
   default_ttl = min(300, var.api_cache_max_ttl_seconds)
   max_ttl     = var.api_cache_max_ttl_seconds
@@ -257,7 +274,7 @@ resource "aws_cloudfront_distribution" "this" {
 
   enabled         = true
   is_ipv6_enabled = true
-  comment         = "Homebrew mirror ${var.bucket_name} (bottles/ and api/ only)"
+  comment         = "Homebrew mirror ${var.bucket_name} (bottles/, api/, v2/, git/)"
   price_class     = var.cloudfront_price_class
   tags            = var.tags
 
@@ -267,27 +284,22 @@ resource "aws_cloudfront_distribution" "this" {
     origin_access_control_id = aws_cloudfront_origin_access_control.this[0].id
   }
 
-  ordered_cache_behavior {
-    path_pattern           = "bottles/*"
-    target_origin_id       = local.origin_id
-    allowed_methods        = ["GET", "HEAD"]
-    cached_methods         = ["GET", "HEAD"]
-    viewer_protocol_policy = "https-only"
-    compress               = false
-    cache_policy_id        = data.aws_cloudfront_cache_policy.caching_optimized[0].id
+  dynamic "ordered_cache_behavior" {
+    for_each = local.cache_behaviors
+
+    content {
+      path_pattern           = ordered_cache_behavior.value.path
+      target_origin_id       = local.origin_id
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+      viewer_protocol_policy = "https-only"
+      # Bottles, blobs and packs are compressed already; JSON and git's text files are not.
+      compress        = !ordered_cache_behavior.value.immutable
+      cache_policy_id = ordered_cache_behavior.value.immutable ? data.aws_cloudfront_cache_policy.caching_optimized[0].id : aws_cloudfront_cache_policy.api[0].id
+    }
   }
 
-  ordered_cache_behavior {
-    path_pattern           = "api/*"
-    target_origin_id       = local.origin_id
-    allowed_methods        = ["GET", "HEAD"]
-    cached_methods         = ["GET", "HEAD"]
-    viewer_protocol_policy = "https-only"
-    compress               = true
-    cache_policy_id        = aws_cloudfront_cache_policy.api[0].id
-  }
-
-  # Everything else reaches S3 too, but the bucket policy grants CloudFront bottles/* and api/* only,
+  # Everything else reaches S3 too, but the bucket policy grants CloudFront local.client_read_prefixes only,
   # so _sync/ and any other key answer 403.
   default_cache_behavior {
     target_origin_id       = local.origin_id

@@ -43,7 +43,7 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "read_access" {
-  description = "How brew clients read the mirror: none (only IAM principals of the account), cloudfront (a distribution with origin access control over bottles/* and api/*), or cidr (anonymous GETs on bottles/* and api/* limited to read_cidrs and/or read_vpce_ids)."
+  description = "How brew clients read the mirror: none (only IAM principals of the account), cloudfront (a distribution with origin access control over bottles/*, api/*, v2/* and git/*), or cidr (anonymous GETs on bottles/*, api/*, v2/* and git/* limited to read_cidrs and/or read_vpce_ids)."
   type        = string
   default     = "none"
 
@@ -54,7 +54,7 @@ variable "read_access" {
 }
 
 variable "read_cidrs" {
-  description = "With read_access = cidr: IPv4/IPv6 CIDRs (aws:SourceIp) allowed to GET bottles/* and api/*."
+  description = "With read_access = cidr: IPv4/IPv6 CIDRs (aws:SourceIp) allowed to GET bottles/*, api/*, v2/* and git/*."
   type        = list(string)
   default     = []
 
@@ -65,7 +65,7 @@ variable "read_cidrs" {
 }
 
 variable "read_vpce_ids" {
-  description = "With read_access = cidr: VPC endpoint IDs (aws:SourceVpce) allowed to GET bottles/* and api/*."
+  description = "With read_access = cidr: VPC endpoint IDs (aws:SourceVpce) allowed to GET bottles/*, api/*, v2/* and git/*."
   type        = list(string)
   default     = []
 
