@@ -33,7 +33,7 @@ const INTRO = [
  * The mirror's own messages (`hbsync sync`, `hbsync unlock`): they carry no catalogue code; each says
  * what happened and the fix in the line itself. Kept here so the one troubleshooting page covers them.
  */
-const MIRROR_MESSAGES: Array<{ message: string; meaning: string; fix: string }> = [
+export const MIRROR_MESSAGES: Array<{ message: string; meaning: string; fix: string }> = [
   {
     message: "another sync (run R, owner O) holds the lock until T (exit 75)",
     meaning:
@@ -60,6 +60,35 @@ const MIRROR_MESSAGES: Array<{ message: string; meaning: string; fix: string }> 
     fix: "Free at least N on that filesystem (or raise the quota), or point `--dest` at one with room, then re-run: the bottles stored are kept and not downloaded again. `hbsync plan` shows the bytes a sync will write.",
   },
   {
+    message: "no mirror at P: … does not exist (exit 1)",
+    meaning:
+      "`hbsync verify` (and `verify --repair`) read a mirror, and `--dest` holds none: the folder does not exist, or `_sync/state.json` does not (no sync ever finished there, so nothing records what the mirror should hold). It is an error rather than `verified 0 of 0 objects`.",
+    fix: "Check `--dest` (the folder or `s3://bucket/prefix` your sync writes to), or create the mirror first with `hbsync sync --dest P`.",
+  },
+  {
+    message: "verify found N problem(s) in L (exit 1)",
+    meaning:
+      "Objects the state records are missing, or their size or sha256 differs (a flipped byte, a file deleted by hand). A plain `hbsync sync` would keep them: the state says they match.",
+    fix: "`hbsync verify --repair --dest …` (with the `--config`/`--upstream-…` flags your sync uses) fetches each one again and verifies; `hbsync sync --verify-existing` re-hashes and repairs everything as part of a sync.",
+  },
+  {
+    message: "access denied to s3://B/P (check the role/credentials: …; …)",
+    meaning:
+      "S3 answered 403 (AccessDenied, or a credential it does not accept: InvalidAccessKeyId, SignatureDoesNotMatch, an expired token) for the bucket and prefix named. The line says which credential source was in use.",
+    fix: "Renew or correct the credentials; the role needs s3:GetObject, s3:PutObject and s3:DeleteObject on the prefix and s3:ListBucket on the bucket (plus kms:Decrypt/kms:GenerateDataKey with SSE-KMS).",
+  },
+  {
+    message: "the bucket B is in region X, not Y (s3://B/P; …)",
+    meaning: "S3 redirected (301 PermanentRedirect): the bucket lives in another region than the client's.",
+    fix: "Set AWS_REGION=X (or the environment's `aws_region` in config.yaml).",
+  },
+  {
+    message: "no bucket named B (s3://B/P; …)",
+    meaning:
+      "The bucket in `--dest` (or MIRROR_BUCKET) does not exist in this account and partition; a get of a key in it is not reported as a missing object.",
+    fix: "Check the bucket name and the account you are in; create it with infra/terraform (modules/storage) if it should exist.",
+  },
+  {
     message: "sync R failed: E (report: _sync/runs/R.json)",
     meaning:
       "A step of the run failed in a way it could not carry on from (a state or report write, the store itself). What the run finished is recorded in the state; nothing was pruned.",
@@ -78,8 +107,9 @@ function mirrorSections(): string[] {
   const lines = [
     "## Mirror sync",
     "",
-    "`hbsync sync` and `hbsync unlock` print their own messages (no code); the run report",
-    "`_sync/runs/<runId>.json` lists every error of a run. Exit codes: 0 ok, 1 failed, 75 locked.",
+    "`hbsync sync`, `verify` and `unlock`, and the S3 store under them, print their own messages (no code);",
+    "the run report `_sync/runs/<runId>.json` lists every error of a run. Exit codes: 0 ok, 1 failed, 2 usage",
+    "(an unknown `--tags` entry, with the tag it resembles), 75 locked.",
     "",
   ];
   for (const entry of MIRROR_MESSAGES) {
