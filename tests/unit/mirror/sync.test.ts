@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { SignatureError } from "../../../src/homebrew/errors.ts";
-import { LockHeldError, RunFailedError } from "../../../src/mirror/errors.ts";
+import { LockHeldError, RunFailedError, RunOutOfSpaceError } from "../../../src/mirror/errors.ts";
 import { executePlan } from "../../../src/mirror/execute.ts";
 import { LOCK_KEY } from "../../../src/mirror/lock.ts";
 import { prepareSync, readPlan, writePlan } from "../../../src/mirror/prepare.ts";
 import { type RunReport, runReportKey } from "../../../src/mirror/report.ts";
 import { loadState, STATE_KEY, saveState } from "../../../src/mirror/state.ts";
 import { syncMirror } from "../../../src/mirror/sync.ts";
+import { StorageError } from "../../../src/storage/errors.ts";
 import { fakeUpstream, instantRetry, settings } from "./fake-upstream.ts";
 import { memoryStore } from "./memory-store.ts";
 
@@ -483,6 +484,56 @@ describe("mirror/sync", () => {
       expect(plan.transfers).toHaveLength(2);
       expect(plan.totals.bytes).toBe([...upstream.bytes.values()].reduce((sum, b) => sum + b.length, 0));
       expect(store.writes).toEqual([]);
+    });
+  });
+
+  describe("a store that fills up", () => {
+    it("starts no transfer after the first ENOSPC; a StorageError with the space still needed; state and report kept; lease released", async () => {
+      const store = memoryStore();
+      const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, "0")}`);
+      const upstream = fakeUpstream(names);
+      const put = store.put.bind(store);
+      let bottlesStored = 0;
+      // Room for 3 bottles; the state, report and lock still fit (what the fs store's reserve is for).
+      store.put = async (key, body, options) => {
+        if (key.includes(".bottle.")) {
+          if (bottlesStored >= 3) {
+            throw Object.assign(new Error("ENOSPC: no space left on device, write"), {
+              code: "ENOSPC",
+              errno: -28,
+              syscall: "write",
+            });
+          }
+          bottlesStored++;
+        }
+        return put(key, body, options);
+      };
+
+      const error = await run(store, upstream, "full").catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(RunOutOfSpaceError);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as RunOutOfSpaceError).kind).toBe("failed");
+      const plan = await readPlan(store, "full");
+      const planned = plan.totals.bytes + plan.api.reduce((sum, ref) => sum + ref.size, 0);
+      const state = await loadState(store);
+      const stored = Object.values(state.entries).reduce((sum, entry) => sum + entry.size, 0);
+      expect(Object.keys(state.entries)).toHaveLength(3);
+      expect((error as RunOutOfSpaceError).neededBytes).toBe(planned - stored);
+      expect((error as Error).message).toMatch(
+        /^sync full stopped: no space left on memory:\/\/test \(ENOSPC\); it needs .+ more free space \(.+ planned, .+ stored\); state saved, report: _sync\/runs\/full\.json$/,
+      );
+      // 24 bottles planned, 2 at a time: the 3 stored, the one that failed and at most one more in flight.
+      expect(upstream.blobRequests.length).toBeLessThanOrEqual(5);
+      const report = JSON.parse(
+        store.objects.get(runReportKey("full"))?.bytes.toString() ?? "{}",
+      ) as RunReport;
+      expect(report.status).toBe("failed");
+      expect(report.errors.some((entry) => /^\d+ transfer\(s\) not started: /.test(entry.message))).toBe(
+        true,
+      );
+      expect(store.objects.has(LOCK_KEY)).toBe(false);
+      expect([...store.objects.keys()].some((key) => key.startsWith("api/"))).toBe(false);
     });
   });
 
