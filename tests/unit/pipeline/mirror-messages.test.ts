@@ -8,6 +8,7 @@ import {
   RunOutOfSpaceError,
   VerifyFailedError,
 } from "../../../src/mirror/errors.ts";
+import { loadIndex } from "../../../src/mirror/prepare.ts";
 import { MIRROR_MESSAGES } from "../../../src/pipeline/error-docs.ts";
 import { UnexpectedError } from "../../../src/shared/errors.ts";
 import { StorageFullError } from "../../../src/storage/errors.ts";
@@ -67,6 +68,17 @@ describe("docs/troubleshooting.md, Mirror sync", () => {
     expect(sync).toContain("`retry ${event.attempt} in ${Math.round(event.delayMs)} ms: ${event.error}`");
     expect(http).toContain("`download of ${url} interrupted after ${received} bytes: ${detail}`");
     messages.push("retry 1 in 250 ms: download of https://ghcr.io/v2/x interrupted after 10 bytes: reset");
+    // An upstream with neither formula.jws.json nor the tag's per-tag file (the planner's own message).
+    const neither = {
+      fetchIndex: async () => ({ formulae: [], files: [], rejected: [], missing: ["api/formula.jws.json"] }),
+      fetchInternalPackages: async () => null,
+    };
+    messages.push(
+      await loadIndex(neither, ["x86_64_linux"]).then(
+        () => "(planned)",
+        (error: unknown) => (error as Error).message,
+      ),
+    );
 
     for (const entry of MIRROR_MESSAGES) {
       expect(
