@@ -1,15 +1,19 @@
 /**
  * BlobStore on a local folder (the default backend).
  *
- * - put: streams into `<root>/.tmp/<uuid>` (same filesystem), hashing each chunk as it is written (the
- *   only pass over the bytes; ~1 MiB writev batches); fsyncs; verifies size and sha256; then renames
- *   into place and fsyncs the folder, so readers see the old file or the complete new one. On a
- *   mismatch the temp file is deleted and nothing under the key changes.
- * - put with `deferSync` skips both fsyncs: a background flusher fsyncs such files one at a time as
- *   they land, and `flush()` waits for it, fsyncs what is left, then the folders. A bulk sync then
- *   never waits for the disk after each object, only at its commit point (bench/README.md). Until then a power loss (not a killed
- *   process: the page cache survives that) may leave such a file empty, which is why nothing may name
- *   it before the flush.
+ * - put: streams into `<root>/.tmp/<uuid>` (one staging folder on the same filesystem), opened as the
+ *   put starts, hashing each chunk as it is written (the only pass over the bytes; ~1 MiB writev
+ *   batches on libuv's thread pool); verifies size and sha256; only then renames into place, so readers
+ *   see the old file or the complete new one. On a mismatch the temp file is deleted and nothing under
+ *   the key changes. Without `deferSync` the temp file is fsynced before the rename and the folder
+ *   after it. File creation stays on the pool: on a busy disk it waits for the journal, and
+ *   synchronous calls there stalled every transfer (bench/README.md).
+ * - put with `deferSync` skips both fsyncs; `flush()` makes every such put durable: on Linux one
+ *   syncfs(2) of the store's filesystem (`sync -f`), elsewhere an fsync of each file and folder. Files of
+ *   1 MiB and more are also fsynced in the background as they land (two at a time), so the disk writes
+ *   large bottles back while the sync still downloads and the commit point has little left to wait for.
+ *   Until the flush a power loss (not a killed process: the page cache survives that) may leave such a
+ *   file empty, which is why nothing may name it before the flush.
  * - putIfAbsent: writes a complete temp file, then hard-links it to the key: `link` fails with EEXIST
  *   when the key exists, so exactly one concurrent caller wins and no reader sees a partial file. On
  *   filesystems without hard links it falls back to an exclusive create (`wx`).
@@ -17,12 +21,16 @@
  *   name one file and its bytes are stored once (no read, no hash: they were verified when put). Where
  *   the filesystem refuses hard links it streams a copy through `put`, verified against the sha256.
  * - Every path is checked to stay inside the root after resolving symlinks (realpath), so a symlink
- *   planted in the tree cannot redirect a write or a read outside it.
+ *   planted in the tree cannot redirect a write or a read outside it. The folders a put writes into are
+ *   checked (or created: a folder made here by mkdir inside a checked one is real) once per store and
+ *   remembered; the next put into the same folder makes no further check.
  * - Temp files older than a day (left by a killed run) are removed when the store is first used.
  * - A write that fails with ENOSPC or EDQUOT (write, fsync, rename, mkdir) is a StorageFullError
  *   naming the root; its temp file is removed, so the space it took is free again. `reserve` holds
  *   room back for the run's state and report, released when the disk fills (fs-reserve.ts).
  */
+
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import {
@@ -79,6 +87,16 @@ export interface FsStoreOptions {
    * second copy. Default true; a filesystem that refuses a link falls back by itself.
    */
   hardLinks?: boolean;
+  /**
+   * How flush() makes deferred puts durable: "syncfs", one syncfs(2) of the store's filesystem through
+   * `sync -f` (default on Linux; falls back to "files" where `sync -f` is missing), or "files", an fsync
+   * of each file and folder (default elsewhere).
+   */
+  flushMode?: "syncfs" | "files";
+  /** Deferred files at least this large are fsynced in the background as they land (default 1 MiB; in "files" mode: all). */
+  backgroundSyncMinBytes?: number;
+  /** Remember the folders already checked or created (default true; false re-checks every put). */
+  dirCache?: boolean;
 }
 
 /** What link(2) answers on a filesystem (or across mounts) without hard links, or past a file's link limit. */
@@ -95,14 +113,26 @@ export class FsStore implements BlobStore {
   /** Files put with `deferSync` and not flushed yet (real paths). */
   private readonly unsynced = new Set<string>();
   private readonly unsyncedFolders = new Set<string>();
+  /** Of those, the ones the background flusher fsyncs. */
+  private readonly queued = new Set<string>();
   private flusher: Promise<void> = Promise.resolve();
   private flusherRunning = false;
+  /** The flush in progress: a second flush() waits for it (it may hold files the second one needs). */
+  private flushing: Promise<void> = Promise.resolve();
+  private flushMode: "syncfs" | "files";
+  private readonly backgroundSyncMinBytes: number;
+  /** Folder key → its real path, checked inside the root (or created inside a checked folder). */
+  private readonly dirs: Map<string, string> | undefined;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = resolve(root);
     this.location = this.root;
     this.staleTempMs = options.staleTempMs ?? STALE_TEMP_MS;
     this.hardLinks = options.hardLinks ?? true;
+    this.flushMode = options.flushMode ?? (process.platform === "linux" ? "syncfs" : "files");
+    this.backgroundSyncMinBytes =
+      options.backgroundSyncMinBytes ?? (this.flushMode === "syncfs" ? WRITE_BATCH_BYTES : 0);
+    this.dirs = options.dirCache === false ? undefined : new Map();
   }
 
   async stat(key: string): Promise<BlobStat | null> {
@@ -200,47 +230,71 @@ export class FsStore implements BlobStore {
   async put(key: string, body: Readable | Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     assertValidKey(key);
     assertValidExpectation(key, options);
-    const realRoot = await this.init();
+    const realRoot = this.realRoot ?? (await this.init());
     const temp = join(realRoot, TEMP_DIR, randomUUID());
+    const sink = new FileSink(temp, key, options);
     try {
-      const handle = await open(temp, "wx");
-      const written = new FileSink(handle, key, options);
-      try {
-        if (body instanceof Readable) await pipeline(body, written);
-        else {
-          written.end(typeof body === "string" ? Buffer.from(body) : body);
-          await finished(written);
-        }
-        if (!options.deferSync) await handle.sync();
-      } finally {
-        await handle.close();
+      if (body instanceof Readable) await pipeline(body, sink);
+      else {
+        sink.end(typeof body === "string" ? Buffer.from(body) : body);
+        await finished(sink);
       }
-      const { size, sha256 } = written.verify();
-      const target = await this.targetPath(key);
-      await rename(temp, target);
+      await sink.close(!options.deferSync);
+      const { size, sha256 } = sink.verify();
+      const target = await this.renameIntoPlace(realRoot, temp, key);
       if (options.deferSync) {
         this.unsynced.add(target);
         this.unsyncedFolders.add(dirname(target));
-        this.flushInBackground();
+        if (size >= this.backgroundSyncMinBytes) {
+          this.queued.add(target);
+          this.flushInBackground();
+        }
       } else await syncPath(dirname(target));
       return { key, size, sha256 };
     } catch (error) {
+      await sink.close(false).catch(() => {});
       await rm(temp, { force: true });
       throw storageFullIn(error, this.location, key) ?? error;
     }
   }
 
+  /** Renames a verified temp file to the key (parent folders made and checked); returns its path. */
+  private async renameIntoPlace(realRoot: string, temp: string, key: string): Promise<string> {
+    const target = await this.targetPath(realRoot, key);
+    try {
+      await rename(temp, target);
+      return target;
+    } catch (error) {
+      // A remembered folder removed since (by hand, or another tool): check and create it again.
+      if (errnoCode(error) !== "ENOENT" || this.dirs === undefined || this.dirs.size === 0) throw error;
+      this.dirs.clear();
+      const again = await this.targetPath(realRoot, key);
+      await rename(temp, again);
+      return again;
+    }
+  }
+
   /**
-   * Makes every `deferSync` put durable: waits for the background flusher, fsyncs what it has not
-   * reached, then the folders that gained files.
+   * Makes every `deferSync` put made before the call durable: waits for the background flusher, then
+   * one syncfs of the filesystem (or an fsync of each file the flusher has not reached, then of the
+   * folders that gained files). A flush already running is waited for first.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    const next = this.flushing.catch(() => {}).then(() => this.flushNow());
+    this.flushing = next;
+    return next;
+  }
+
+  private async flushNow(): Promise<void> {
     await this.flusher;
+    if (this.unsynced.size === 0 && this.unsyncedFolders.size === 0) return;
     const files = [...this.unsynced];
     const folders = [...this.unsyncedFolders];
     this.unsynced.clear();
     this.unsyncedFolders.clear();
+    for (const file of files) this.queued.delete(file);
     try {
+      if (this.flushMode === "syncfs" && (await this.syncfs())) return;
       await forEachBounded(files, FLUSH_CONCURRENCY, syncPath);
       await forEachBounded(folders, FLUSH_CONCURRENCY, syncPath);
     } catch (error) {
@@ -251,24 +305,48 @@ export class FsStore implements BlobStore {
   }
 
   /**
-   * fsyncs deferred files (two at a time) in the background, from the moment each is in place: the
-   * disk writes back while the sync is still downloading, and flush() is left with little to wait
-   * for. A failure leaves the file for flush(), which reports it.
+   * syncfs(2) of the root's filesystem through coreutils' `sync -f` (Node has no binding): every file
+   * and folder written there reaches the disk in one call. False where `sync -f` does not exist (the
+   * store then fsyncs file by file from now on); a failure to write back is an error.
+   */
+  private syncfs(): Promise<boolean> {
+    const root = this.realRoot ?? this.root;
+    return new Promise((done, fail) => {
+      execFile("sync", ["-f", root], { timeout: SYNCFS_TIMEOUT_MS }, (error, _stdout, stderr) => {
+        if (!error) return done(true);
+        const text = String(stderr).trim();
+        if (errnoCode(error) === "ENOENT" || /invalid option|unrecognized option|usage/i.test(text)) {
+          this.flushMode = "files";
+          return done(false);
+        }
+        fail(
+          new StorageError(`could not flush ${this.root} to disk: ${text || error.message}`, {
+            cause: error,
+            fix: "check the disk and the filesystem (dmesg); completed objects are re-checked by the next run",
+          }),
+        );
+      });
+    });
+  }
+
+  /**
+   * fsyncs the queued deferred files (two at a time) in the background, from the moment each is in
+   * place: the disk writes back while the sync is still downloading, and flush() is left with little
+   * to wait for. A failure leaves the file for flush(), which reports it.
    */
   private flushInBackground(): void {
     if (this.flusherRunning) return;
     this.flusherRunning = true;
     const drain = async (): Promise<void> => {
-      for (let next = firstOf(this.unsynced); next !== undefined; next = firstOf(this.unsynced)) {
-        this.unsynced.delete(next);
+      for (let next = firstOf(this.queued); next !== undefined; next = firstOf(this.queued)) {
+        this.queued.delete(next);
         const synced = await syncPath(next).then(
           () => true,
           () => false,
         );
-        if (!synced) {
-          this.unsynced.add(next);
-          return;
-        }
+        if (!synced) return;
+        // Durable now, unless a flush took it over meanwhile (it syncs it again: harmless).
+        if (this.flushMode === "files") this.unsynced.delete(next);
       }
     };
     this.flusher = Promise.all(Array.from({ length: BACKGROUND_FLUSHES }, drain)).then(() => {
@@ -302,7 +380,7 @@ export class FsStore implements BlobStore {
       return "copy";
     }
     try {
-      const path = await this.targetPath(target);
+      const path = await this.targetPath(realRoot, target);
       await rename(temp, path);
       if (options.deferSync) {
         this.unsyncedFolders.add(dirname(path));
@@ -317,7 +395,7 @@ export class FsStore implements BlobStore {
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
     assertValidKey(key);
     const realRoot = await this.init();
-    const target = await this.targetPath(key);
+    const target = await this.targetPath(realRoot, key);
     const temp = join(realRoot, TEMP_DIR, randomUUID());
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
     try {
@@ -406,29 +484,44 @@ export class FsStore implements BlobStore {
   }
 
   /** Creates the key's parent folders (checking each stays inside the root) and returns the path to write. */
-  private async targetPath(key: string): Promise<string> {
-    const realRoot = await this.init();
+  private async targetPath(realRoot: string, key: string): Promise<string> {
     const slash = key.lastIndexOf("/");
-    const parent = slash < 0 ? realRoot : await this.ensureDir(realRoot, key.slice(0, slash), key);
+    if (slash < 0) return join(realRoot, key);
+    const dir = key.slice(0, slash);
+    const parent = this.dirs?.get(dir) ?? (await this.ensureDir(realRoot, dir, key));
     return join(parent, key.slice(slash + 1));
   }
 
+  /**
+   * The real path of folder `dir`, made if missing: its parent first (recursively, from the root),
+   * then mkdir, which never follows a symlink, so a folder it creates inside a checked one is real and
+   * needs no further check. One that exists already (EEXIST) is resolved and checked to stay inside the
+   * root and to be a folder.
+   */
   private async ensureDir(realRoot: string, dir: string, key: string): Promise<string> {
-    try {
-      const real = this.inside(realRoot, await realpath(join(realRoot, dir)), key);
-      if (!(await stat(real)).isDirectory())
-        throw new StorageError(`cannot store ${key}: ${dir} is a file`, { key });
-      return real;
-    } catch (error) {
-      if (errnoCode(error) !== "ENOENT") throw error;
-    }
+    const known = this.dirs?.get(dir);
+    if (known !== undefined) return known;
     const slash = dir.lastIndexOf("/");
     const parent = slash < 0 ? realRoot : await this.ensureDir(realRoot, dir.slice(0, slash), key);
     const path = join(parent, dir.slice(slash + 1));
-    await mkdir(path).catch((error: unknown) => {
+    let real: string;
+    try {
+      await mkdir(path);
+      real = path;
+    } catch (error) {
       if (errnoCode(error) !== "EEXIST") throw error;
-    });
-    return this.inside(realRoot, await realpath(path), key);
+      real = await this.checkedDir(realRoot, path, dir, key);
+    }
+    this.dirs?.set(dir, real);
+    return real;
+  }
+
+  /** The real path of an existing folder, inside the root; StorageError when it is a file. */
+  private async checkedDir(realRoot: string, path: string, dir: string, key: string): Promise<string> {
+    const real = this.inside(realRoot, await realpath(path), key);
+    if (!(await stat(real)).isDirectory())
+      throw new StorageError(`cannot store ${key}: ${dir} is a file`, { key });
+    return real;
   }
 
   /** Yields the files under `dir` (a key prefix ending in `/`, or "") that start with `prefix`, in key order. */
@@ -481,55 +574,91 @@ function etagOf(info: { size: number; mtimeMs: number }): string {
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /**
- * The write end of a put: hashes each chunk as it arrives (the only pass over the bytes), and writes
- * them to the temp file in ~1 MiB writev batches. Backpressure: at most about two batches are held.
+ * The write end of a put: opens the temp file at once (on the thread pool, while the body's first
+ * bytes are still on their way: creating a file waits for the filesystem's journal, which the other
+ * writers on a busy disk keep busy), hashes each chunk as it arrives (the only pass over the bytes), and
+ * writes them in ~1 MiB writev batches on the pool. Backpressure: at most about two batches are held.
  */
 class FileSink extends HashingWritable {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private handle: FileHandle | undefined;
+  private released = false;
+  /** The open, then each write in turn: close() waits for it, so a descriptor is never closed under it. */
+  private inflight: Promise<void>;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly path: string,
     key: string,
     expected: PutOptions,
   ) {
     super(key, expected, { highWaterMark: WRITE_BATCH_BYTES });
+    const opening = open(path, "wx").then(async (handle) => {
+      if (this.released) await handle.close();
+      else this.handle = handle;
+    });
+    this.inflight = opening;
+    // An open that fails surfaces at the first write or at close(); never as an unhandled rejection.
+    opening.catch(() => {});
   }
 
   protected override consume(chunk: Buffer, callback: (error?: Error | null) => void): void {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes < WRITE_BATCH_BYTES) callback();
-    else this.flush(callback);
+    else this.writeBatch(callback);
   }
 
   protected override finish(callback: (error?: Error | null) => void): void {
-    this.flush(callback);
+    this.writeBatch(callback);
   }
 
-  private flush(callback: (error?: Error | null) => void): void {
+  private writeBatch(callback: (error?: Error | null) => void): void {
     const buffers = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    writeAll(this.handle, buffers).then(() => callback(), callback);
+    const done = this.inflight.then(() => writeAll(this.handle as FileHandle, buffers));
+    this.inflight = done;
+    done.then(() => callback(), callback);
+  }
+
+  /** fsyncs the file when asked, then closes it (idempotent; waits for the open and any write in flight). */
+  async close(sync: boolean): Promise<void> {
+    this.released = true;
+    await this.inflight.catch(() => {});
+    const handle = this.handle;
+    if (handle === undefined) return;
+    this.handle = undefined;
+    try {
+      if (sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 }
 
+/** writev until every byte of `buffers` is written (a short write resumes where it stopped). */
 async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
   let rest = buffers;
-  while (rest.length > 0) {
-    let { bytesWritten } = await handle.writev(rest);
-    let index = 0;
-    while (index < rest.length && bytesWritten >= (rest[index] as Buffer).length) {
-      bytesWritten -= (rest[index] as Buffer).length;
-      index++;
-    }
-    rest = rest.slice(index);
-    if (bytesWritten > 0 && rest.length > 0) rest[0] = (rest[0] as Buffer).subarray(bytesWritten);
+  while (rest.length > 0) ({ rest } = advance(rest, (await handle.writev(rest)).bytesWritten));
+}
+
+/** The buffers still to write after `bytesWritten` of them were. */
+function advance(buffers: Buffer[], bytesWritten: number): { rest: Buffer[]; bytesWritten: number } {
+  let index = 0;
+  let left = bytesWritten;
+  while (index < buffers.length && left >= (buffers[index] as Buffer).length) {
+    left -= (buffers[index] as Buffer).length;
+    index++;
   }
+  const rest = buffers.slice(index);
+  if (left > 0 && rest.length > 0) rest[0] = (rest[0] as Buffer).subarray(left);
+  return { rest, bytesWritten: left };
 }
 
 const FLUSH_CONCURRENCY = 4;
+/** `sync -f` taking longer than this is a failed flush (a hung disk), not a wedged run. */
+const SYNCFS_TIMEOUT_MS = 10 * 60 * 1000;
 /** fsyncs in flight in the background (each holds a libuv thread while the disk works). */
 const BACKGROUND_FLUSHES = 2;
 

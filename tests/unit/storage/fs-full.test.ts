@@ -81,6 +81,8 @@ describe("storage/fs on a full disk", () => {
 
   describe("FsStore.flush", () => {
     it("an fsync that finds the disk full is a StorageFullError; the next flush makes the file durable", async () => {
+      // Per-file fsyncs (the default on Linux is one `sync -f`, whose failure is a StorageError).
+      store = new FsStore(root, { flushMode: "files" });
       fsFaults.failNext.fsync = Number.POSITIVE_INFINITY;
       await store.put("bottles/c.tar.gz", "deferred", { deferSync: true });
 

@@ -39,6 +39,37 @@ describe("storage/fs", () => {
       expect(listed).toEqual([]);
     });
 
+    it("checks each new folder once it exists: a symlink under a folder already written to is refused", async () => {
+      const store = new FsStore(root);
+      await store.put("bottles/ok.tar.gz", "fine"); // bottles/ is remembered now
+      await symlink(outside, join(root, "bottles", "evil"));
+
+      await expect(store.put("bottles/evil/manifests/1.0", "x")).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.put("bottles/evil/x.tar.gz", "x", { deferSync: true })).rejects.toBeInstanceOf(
+        InvalidKeyError,
+      );
+
+      expect(await readdir(outside)).toEqual(["secret"]);
+      expect(await readdir(join(root, ".tmp"))).toEqual([]);
+    });
+
+    it("a put killed between staging and rename leaves only its temp file: no key, nothing listed; the next put lands", async () => {
+      const store = new FsStore(root);
+      await store.put("bottles/a.tar.gz", "a");
+      // What a SIGKILL after the bytes were staged and before the rename leaves behind.
+      await writeFile(join(root, ".tmp", "0f0e0d0c-killed"), "complete but never renamed");
+
+      const reopened = new FsStore(root);
+      expect(await reopened.stat("bottles/b.tar.gz")).toBeNull();
+      const listed: string[] = [];
+      for await (const entry of reopened.list("")) listed.push(entry.key);
+      expect(listed).toEqual(["bottles/a.tar.gz"]);
+
+      await reopened.put("bottles/b.tar.gz", "b", { deferSync: true });
+      await reopened.flush();
+      expect(await readFile(join(root, "bottles/b.tar.gz"), "utf8")).toBe("b");
+    });
+
     it("does not follow a symlinked file that points outside the root", async () => {
       await symlink(join(outside, "secret"), join(root, "state.json"));
       const store = new FsStore(root);

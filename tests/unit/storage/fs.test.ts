@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, open, readdir, readFile, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { StorageError } from "../../../src/storage/errors.ts";
 import { FsStore } from "../../../src/storage/fs.ts";
 import { runBlobStoreConformance } from "./conformance.ts";
 
@@ -51,25 +52,6 @@ describe("storage/fs", () => {
       vi.restoreAllMocks();
     });
 
-    /**
-     * Paths fsynced through FileHandle.sync (the store's only way to reach the disk), recorded when
-     * each fsync completes; every fsync first waits for `gate` (default: open).
-     */
-    async function watchSyncs(parent: string, gate: Promise<void> = Promise.resolve()): Promise<string[]> {
-      const probe = await open(join(parent, "probe"), "w");
-      const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
-      await probe.close();
-      const synced: string[] = [];
-      const original = prototype.sync;
-      vi.spyOn(prototype, "sync").mockImplementation(async function (this: { fd: number }) {
-        const path = await readlinkFd(this.fd);
-        await gate;
-        await original.call(this);
-        synced.push(path);
-      });
-      return synced;
-    }
-
     it("fsyncs a put file and its folder before put returns", async () => {
       const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
       try {
@@ -88,7 +70,7 @@ describe("storage/fs", () => {
     it("fsyncs deferSync files in the background as they land, before anyone calls flush()", async () => {
       const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
       try {
-        const store = new FsStore(join(parent, "store"));
+        const store = new FsStore(join(parent, "store"), { flushMode: "files" });
         const synced = await watchSyncs(parent);
 
         await store.put("bottles/a.tar.gz", "a", { deferSync: true });
@@ -103,7 +85,7 @@ describe("storage/fs", () => {
     it("with deferSync returns before the fsync, which flush() waits for (file and folder)", async () => {
       const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
       try {
-        const store = new FsStore(join(parent, "store"));
+        const store = new FsStore(join(parent, "store"), { flushMode: "files" });
         // Every fsync waits at this gate: a put that waited for one would never return.
         let openGate = (): void => {};
         const gate = new Promise<void>((resolve) => {
@@ -139,8 +121,181 @@ describe("storage/fs", () => {
         await rm(parent, { recursive: true, force: true });
       }
     });
+
+    it("a second flush() waits for the one in progress (whose files it may also have put)", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-flush-"));
+      try {
+        const store = new FsStore(join(parent, "store"), { flushMode: "files", backgroundSyncMinBytes: 1e9 });
+        let openGate = (): void => {};
+        const gate = new Promise<void>((resolve) => {
+          openGate = resolve;
+        });
+        const synced = await watchSyncs(parent, gate);
+        await store.put("bottles/a.tar.gz", "a", { deferSync: true });
+
+        const first = store.flush();
+        let secondDone = false;
+        const second = store.flush().then(() => {
+          secondDone = true;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        // The first took a.tar.gz; the second has nothing of its own, yet must not return before it is on disk.
+        expect(secondDone).toBe(false);
+        openGate();
+        await Promise.all([first, second]);
+        expect(synced).toContain(join(parent, "store/bottles/a.tar.gz"));
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("FsStore.flush with syncfs", () => {
+    const savedPath = process.env.PATH;
+    afterEach(() => {
+      process.env.PATH = savedPath;
+      vi.restoreAllMocks();
+    });
+
+    /** A `sync` first on PATH running `script` (sh) after logging its arguments to <bin>/calls. */
+    async function fakeSync(parent: string, script: string): Promise<() => Promise<string[]>> {
+      const bin = join(parent, "bin");
+      await import("node:fs/promises").then((fs) => fs.mkdir(bin));
+      const log = join(bin, "calls");
+      await writeFile(join(bin, "sync"), `#!/bin/sh\necho "$*" >> '${log}'\n${script}\n`);
+      await chmod(join(bin, "sync"), 0o755);
+      process.env.PATH = `${bin}:${savedPath}`;
+      return async () => (await readFile(log, "utf8").catch(() => "")).split("\n").filter(Boolean);
+    }
+
+    it("makes deferred puts durable with one `sync -f <root>` and waits for it", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-syncfs-"));
+      try {
+        const gate = join(parent, "gate");
+        const calls = await fakeSync(
+          parent,
+          `while [ ! -f '${gate}' ]; do sleep 0.02; done\nexec /usr/bin/env -u PATH /bin/sync "$@"`,
+        );
+        const store = new FsStore(join(parent, "store"), { flushMode: "syncfs" });
+        const synced = await watchSyncs(parent);
+        for (let i = 0; i < 20; i++)
+          await store.put(`bottles/b${i}.tar.gz`, `bottle ${i}`, { deferSync: true });
+        await store.put("bottles/x/manifests/1.0", "{}", { deferSync: true });
+
+        let flushed = false;
+        const flushing = store.flush().then(() => {
+          flushed = true;
+        });
+        await vi.waitFor(async () => expect(await calls()).toEqual([`-f ${join(parent, "store")}`]));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(flushed).toBe(false);
+        await writeFile(gate, "");
+        await flushing;
+        // One call for the filesystem, no fsync per small file or folder.
+        expect(synced).toEqual([]);
+        await store.flush();
+        expect(await calls()).toHaveLength(1);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+
+    it("a failing `sync -f` is a StorageError, and the next flush tries again", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-syncfs-"));
+      try {
+        const calls = await fakeSync(
+          parent,
+          `echo "sync: error syncing '$2': Input/output error" >&2\nexit 1`,
+        );
+        const store = new FsStore(join(parent, "store"), { flushMode: "syncfs" });
+        await store.put("bottles/a.tar.gz", "a", { deferSync: true });
+
+        const error = await store.flush().catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(StorageError);
+        expect((error as Error).message).toMatch(/could not flush .* Input\/output error/);
+        await expect(store.flush()).rejects.toBeInstanceOf(StorageError);
+        expect(await calls()).toHaveLength(2);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+
+    it("where `sync` has no -f, fsyncs each file and folder instead", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-syncfs-"));
+      try {
+        await fakeSync(parent, `echo "sync: invalid option -- 'f'" >&2\nexit 1`);
+        const store = new FsStore(join(parent, "store"), { flushMode: "syncfs" });
+        const synced = await watchSyncs(parent);
+        await store.put("bottles/a.tar.gz", "a", { deferSync: true });
+
+        await store.flush();
+
+        expect([...new Set(synced)].sort()).toEqual(
+          [join(parent, "store/bottles"), join(parent, "store/bottles/a.tar.gz")].sort(),
+        );
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+
+    it("fsyncs large deferred files in the background, small ones only at the flush", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-syncfs-"));
+      try {
+        await fakeSync(parent, 'exec /bin/sync "$@"');
+        const store = new FsStore(join(parent, "store"), {
+          flushMode: "syncfs",
+          backgroundSyncMinBytes: 1000,
+        });
+        const synced = await watchSyncs(parent);
+        await store.put("bottles/large.tar.gz", Buffer.alloc(1000, 1), { deferSync: true });
+        await store.put("bottles/small.tar.gz", Buffer.alloc(999, 1), { deferSync: true });
+
+        await vi.waitFor(() => expect(synced).toContain(join(parent, "store/bottles/large.tar.gz")));
+        await store.flush();
+        expect(synced).not.toContain(join(parent, "store/bottles/small.tar.gz"));
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("FsStore folders", () => {
+    it("creates a remembered folder again when it was removed since", async () => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-dirs-"));
+      try {
+        const store = new FsStore(join(parent, "store"));
+        await store.put("bottles/x/manifests/1.0", "one");
+        await rm(join(parent, "store/bottles/x"), { recursive: true });
+
+        await store.put("bottles/x/manifests/2.0", "two");
+
+        expect(await readFile(join(parent, "store/bottles/x/manifests/2.0"), "utf8")).toBe("two");
+        expect((await stat(join(parent, "store/bottles/x/manifests"))).isDirectory()).toBe(true);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
   });
 });
+
+/**
+ * Paths fsynced through FileHandle.sync (the store's only way to reach the disk), recorded when
+ * each fsync completes; every fsync first waits for `gate` (default: open).
+ */
+async function watchSyncs(parent: string, gate: Promise<void> = Promise.resolve()): Promise<string[]> {
+  const probe = await open(join(parent, "probe"), "w");
+  const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+  await probe.close();
+  const synced: string[] = [];
+  const original = prototype.sync;
+  vi.spyOn(prototype, "sync").mockImplementation(async function (this: { fd: number }) {
+    const path = await readlinkFd(this.fd);
+    await gate;
+    await original.call(this);
+    synced.push(path);
+  });
+  return synced;
+}
 
 /** The path an open file descriptor refers to (Linux /proc). */
 async function readlinkFd(fd: number): Promise<string> {
