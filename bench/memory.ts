@@ -16,6 +16,7 @@ import {
   engineArgs,
   flag,
   MiB,
+  median,
   type Row,
   runChild,
   type SyncTarget,
@@ -27,6 +28,7 @@ const TARGET = "≤ 150";
 
 export async function memory(args: string[]): Promise<Row[]> {
   const sizeMiB = flag(args, "size-mib", 4096);
+  const sampleCount = Math.max(1, flag(args, "samples", 3));
   const tag = "arm64_sequoia";
   process.stderr.write(`memory: starting the emulator (one ${sizeMiB} MiB bottle; hashing it once)…\n`);
   const emulator = await startEmulator({
@@ -68,23 +70,41 @@ export async function memory(args: string[]): Promise<Row[]> {
       ]);
       await rm(join(dir, "curl.bin"), { force: true });
     }
-    const sync = async (run: string, argv: string[]): Promise<void> => {
+    const sync = async (argv: string[]): Promise<{ seconds: number; rss: number; MiB: number }> => {
       const result = await runChild(process.execPath, argv);
-      if (result.code !== 0) throw new Error(`${run} failed (${result.code}): ${result.stderr.slice(-500)}`);
+      if (result.code !== 0) throw new Error(`sync failed (${result.code}): ${result.stderr.slice(-500)}`);
       const report = JSON.parse(result.stdout) as RunReport;
       await rm(target.dest, { recursive: true, force: true });
+      return {
+        seconds: result.seconds,
+        rss: result.peakRssMiB,
+        MiB: Math.round(report.bytes.transferred / MiB),
+      };
+    };
+    const runs: Array<[string, string[]]> = [
+      ["hbsync sync (CLI as installed: the dist/cli bundle), one bottle → fs", cliArgs(target)],
+      ["sync engine (tsx), one bottle → fs", engineArgs(target)],
+      ["sync engine (bundled, like the ECS task) → fs", bundledArgs(bundle, target)],
+    ];
+    const samples = new Map<string, Array<{ seconds: number; rss: number; MiB: number }>>();
+    for (let i = 0; i < sampleCount; i++) {
+      for (let j = 0; j < runs.length; j++) {
+        const [run, argv] = runs[(i + j) % runs.length] as [string, string[]];
+        samples.set(run, [...(samples.get(run) ?? []), await sync(argv)]);
+      }
+    }
+    for (const [run] of runs) {
+      const list = samples.get(run) ?? [];
       rows.push({
         run,
-        MiB: Math.round(report.bytes.transferred / MiB),
-        seconds: result.seconds.toFixed(2),
-        "peak RSS MiB": result.peakRssMiB,
+        MiB: list[0]?.MiB ?? "",
+        seconds: median(list.map((s) => s.seconds)).toFixed(2),
+        "peak RSS MiB": median(list.map((s) => s.rss)),
+        samples: list.map((s) => s.rss).join(" / "),
         target: TARGET,
       });
-    };
-    await sync("hbsync sync (CLI, tsx), one bottle → fs", cliArgs(target));
-    await sync("sync engine (tsx), one bottle → fs", engineArgs(target));
-    await sync("sync engine (bundled, like the ECS task) → fs", bundledArgs(bundle, target));
-    await save("memory", { sizeMiB, node: process.version, rows });
+    }
+    await save("memory", { sizeMiB, samples: sampleCount, node: process.version, rows });
     return rows;
   } finally {
     await emulator.close();

@@ -2,12 +2,15 @@
  * Benchmarks for the mirror engine (never run by the tests; no timing assertions anywhere):
  *
  *   npm run bench -- throughput [--total-mib 2048] [--bottles 500] [--concurrency 4] [--runs 1]
- *                               [--s3 [--s3-total-mib 256]] [--profile]
- *   npm run bench -- memory [--size-mib 4096]
+ *                               [--s3 [--s3-total-mib 256]] [--profile] [--size-kib N] [--levers]
+ *                               [--only name,name] [--baseline DIR]
+ *   npm run bench -- memory [--size-mib 4096] [--samples 3]
  *   npm run bench -- http-body [--total-mib 1024] [--bottles 100] [--runs 5]
  *   npm run bench -- plan [--formulae 8000] [--tags 6]
  *   npm run bench -- serve [--runs 3] [--seconds 8] [--connections 32]   (needs nginx and wrk)
  *   npm run bench -- shards [--bottles 200] [--total-mib 512] [--mib-per-connection 8] [--runs 1]
+ *   npm run bench [-- targets] [--small] [--runs 3]   every row of issue 20's target table, one table
+ *   npm run bench -- syscalls [--bottles 500] [--size-kib 16]   strace -c per bottle, ours vs curl
  *   npm run bench -- all
  *
  * throughput.ts and memory.ts say what they run; bench/README.md has the latest numbers.
@@ -86,12 +89,16 @@ async function plan(args: string[]): Promise<Row[]> {
   return rows;
 }
 
-const [name = "all", ...rest] = process.argv.slice(2);
+// Without a name: the target table (every row of issue 20's targets in one run).
+const given = process.argv.slice(2);
+const [name = "targets", ...rest] = given[0]?.startsWith("--") ? ["targets", ...given] : given;
 const benches: Record<string, (args: string[]) => Promise<Row[]>> = { plan, memory, throughput, serve };
 benches["http-body"] = async (args) => (await import("./http-body.ts")).httpBody(args);
+benches.targets = async (args) => (await import("./targets.ts")).targets(args);
+benches.syscalls = async (args) => (await import("./syscalls.ts")).syscalls(args);
 benches["runtime-bundles"] = async (args) => (await import("./runtime-bundles.ts")).runtimeBundles(args);
 benches.shards = async (args) => (await import("./shards.ts")).shards(args);
-const chosen = name === "all" ? Object.keys(benches) : [name];
+const chosen = name === "all" ? Object.keys(benches).filter((bench) => bench !== "targets") : [name];
 for (const bench of chosen) {
   const fn = benches[bench];
   if (!fn) {

@@ -47,6 +47,25 @@ interface Sample {
   transferSeconds?: number;
 }
 
+/** Medians of one runner's samples. */
+export interface Summary {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMiB: number;
+  samples: Sample[];
+}
+
+export interface SetResult {
+  rows: Row[];
+  bytes: number;
+  bottles: number;
+  summary: Map<string, Summary>;
+  /** With s3: requests s3rver answered per bottle key, per runner (median over runs). */
+  s3RequestsPerBottle?: Map<string, number>;
+}
+
+export { VERIFIED_CURL };
+
 export async function throughput(args: string[]): Promise<Row[]> {
   const totalMiB = flag(args, "total-mib", 2048);
   const count = flag(args, "bottles", 500);
@@ -55,44 +74,55 @@ export async function throughput(args: string[]): Promise<Row[]> {
   const baselineAt = args.indexOf("--baseline");
   const baseline = baselineAt >= 0 ? args[baselineAt + 1] : undefined;
   if (baselineAt >= 0 && !baseline) throw new Error("--baseline needs the folder of another checkout");
-  const rows = await measureSet({
+  const { rows } = await measureSet({
     totalMiB,
     count,
     concurrency,
     runs,
     profile: args.includes("--profile"),
     s3: false,
+    ...(args.includes("--size-kib") ? { sizeKiB: flag(args, "size-kib", 16) } : {}),
+    ...(args.includes("--levers") ? { levers: LEVERS } : {}),
+    ...(args.includes("--only") ? { only: (args[args.indexOf("--only") + 1] ?? "").split(",") } : {}),
     ...(baseline ? { baseline: resolve(baseline) } : {}),
   });
   if (args.includes("--s3")) {
     const s3MiB = flag(args, "s3-total-mib", 256);
     const s3Count = flag(args, "s3-bottles", Math.max(1, Math.round((count * s3MiB) / totalMiB)));
-    rows.push(
-      ...(await measureSet({
-        totalMiB: s3MiB,
-        count: s3Count,
-        concurrency,
-        runs,
-        profile: false,
-        s3: true,
-      })),
-    );
+    const s3Set = await measureSet({
+      totalMiB: s3MiB,
+      count: s3Count,
+      concurrency,
+      runs,
+      profile: false,
+      s3: true,
+    });
+    rows.push(...s3Set.rows);
   }
   await save("throughput", { totalMiB, count, concurrency, runs, node: process.version, rows });
   return rows;
 }
 
-async function measureSet(set: {
+export async function measureSet(set: {
   totalMiB: number;
   count: number;
   concurrency: number;
   runs: number;
   profile: boolean;
   s3: boolean;
+  /** Every bottle this size (instead of the log-uniform mix summing to totalMiB). */
+  sizeKiB?: number;
+  /** Extra engine rows: name → FsStore options (HBSYNC_BENCH_FS for bench/sync-child.ts). */
+  levers?: Record<string, Record<string, unknown>>;
+  /** Only the runners whose names start with one of these (default: all). */
+  only?: string[];
   /** Another checkout (e.g. `git worktree add /tmp/base <commit>`): its CLI and bundled engine too. */
   baseline?: string;
-}): Promise<Row[]> {
-  const sizes = mixedSizes(set.count, set.totalMiB * MiB);
+}): Promise<SetResult> {
+  const sizes =
+    set.sizeKiB === undefined
+      ? mixedSizes(set.count, set.totalMiB * MiB)
+      : Array.from({ length: set.count }, () => (set.sizeKiB ?? 16) * 1024);
   process.stderr.write(
     `throughput: starting the emulator (${set.count} bottles, ${set.totalMiB} MiB; hashing them once)…\n`,
   );
@@ -183,7 +213,21 @@ async function measureSet(set: {
       samples.set(name, [...(samples.get(name) ?? []), sample]);
     };
     let s3: { env: Record<string, string>; bucket: string; close(): Promise<void> } | undefined;
-    if (set.s3) s3 = await import("../tests/helpers/s3rver.ts").then((m) => m.startS3rver());
+    let counter: RequestCounter | undefined;
+    const s3Requests = new Map<string, number[]>();
+    if (set.s3) {
+      const server = await import("../tests/helpers/s3rver.ts").then((m) => m.startS3rver());
+      // Every request through a counting proxy, so the table can say how many each bottle took.
+      counter = await countingProxy(server.endpoint);
+      s3 = { ...server, env: { ...server.env, AWS_ENDPOINT_URL_S3: counter.endpoint } };
+    }
+    const counted = (name: string, runner: () => Promise<Sample>) => async (): Promise<Sample> => {
+      if (!counter) return runner();
+      counter.reset();
+      const sample = await runner();
+      s3Requests.set(name, [...(s3Requests.get(name) ?? []), counter.bottleRequests() / bottles.length]);
+      return sample;
+    };
     try {
       for (let i = 0; i < set.runs; i++) {
         const runners: Array<[string, () => Promise<Sample>]> = [
@@ -193,7 +237,25 @@ async function measureSet(set: {
         if (s3) {
           const argv = cliArgs({ ...target, dest: `s3://${s3.bucket}/bench${i}` });
           const env = { ...process.env, ...s3.env };
-          runners.push(["hbsync sync (CLI) → s3rver", () => sync("hbsync → s3rver", argv, env)]);
+          const name = "hbsync sync (CLI) → s3rver";
+          runners.push([name, counted(name, () => sync("hbsync → s3rver", argv, env))]);
+          const loop = [
+            "--import",
+            "tsx",
+            join(REPO, "bench/s3-put-loop.ts"),
+            join(dir, "curl.list"),
+            s3.bucket,
+            `loop${i}`,
+            String(set.concurrency),
+          ];
+          runners.push([
+            S3_PUT_LOOP,
+            counted(S3_PUT_LOOP, async () => {
+              const run = await runChild(process.execPath, loop, { env });
+              if (run.code !== 0) throw new Error(`PUT loop failed (${run.code}): ${run.stderr.slice(-500)}`);
+              return { seconds: run.seconds, cpuSeconds: run.cpuSeconds, peakRssMiB: run.peakRssMiB };
+            }),
+          ]);
           runners.push(["hbsync sync (CLI) → fs", () => sync("hbsync → fs", cliArgs(target))]);
         } else {
           const profile =
@@ -202,6 +264,10 @@ async function measureSet(set: {
           runners.push(["hbsync sync (CLI) → fs", () => sync("hbsync sync", cliArgs(target))]);
           runners.push(["sync engine (tsx) → fs", () => sync("engine", engineArgs(target, profile))]);
           runners.push(["sync engine (bundled) → fs", () => sync("bundled", bundledArgs(bundle, target))]);
+          for (const [lever, options] of Object.entries(set.levers ?? {})) {
+            const env = { ...process.env, HBSYNC_BENCH_FS: JSON.stringify(options) };
+            runners.push([`bundled, ${lever}`, () => sync(lever, bundledArgs(bundle, target), env)]);
+          }
           if (set.baseline && baselineBundle) {
             const cli = cliArgs(target, set.baseline);
             runners.push([`${BASELINE}hbsync sync (CLI) → fs`, () => sync("baseline CLI", cli)]);
@@ -211,14 +277,18 @@ async function measureSet(set: {
         }
         // Rotate the order each run (no runner always goes first or right after another's deletes), and
         // flush dirty pages before each one (no run pays for the previous run's writeback).
-        for (let j = 0; j < runners.length; j++) {
-          const [name, runner] = runners[(i + j) % runners.length] as [string, () => Promise<Sample>];
+        const chosen = set.only
+          ? runners.filter(([name]) => set.only?.some((p) => name.startsWith(p)))
+          : runners;
+        for (let j = 0; j < chosen.length; j++) {
+          const [name, runner] = chosen[(i + j) % chosen.length] as [string, () => Promise<Sample>];
           await runChild("sync", []);
           add(name, await runner());
         }
       }
     } finally {
       await s3?.close();
+      await counter?.close();
     }
 
     const curlSeconds = median((samples.get("curl --parallel") ?? []).map((s) => s.seconds));
@@ -247,7 +317,26 @@ async function measureSet(set: {
         ...(set.baseline ? { "vs baseline": ratioTo(baselineOf(run), seconds) } : {}),
       });
     }
-    return rows;
+    const summary = new Map<string, Summary>();
+    for (const [run, list] of samples) {
+      summary.set(run, {
+        seconds: median(list.map((s) => s.seconds)),
+        cpuSeconds: median(list.map((s) => s.cpuSeconds)),
+        peakRssMiB: median(list.map((s) => s.peakRssMiB)),
+        samples: list,
+      });
+    }
+    for (const row of rows) {
+      const perBottle = s3Requests.get(String(row.run));
+      if (perBottle) row["S3 requests per bottle"] = median(perBottle).toFixed(2);
+    }
+    return {
+      rows,
+      bytes,
+      bottles: bottles.length,
+      summary,
+      ...(set.s3 ? { s3RequestsPerBottle: new Map([...s3Requests].map(([k, v]) => [k, median(v)])) } : {}),
+    };
   } finally {
     await emulator.close();
     await rm(dir, { recursive: true, force: true });
@@ -255,6 +344,67 @@ async function measureSet(set: {
 }
 
 const BASELINE = "baseline: ";
+export const S3_PUT_LOOP = "plain @aws-sdk/client-s3 PutObject loop → s3rver";
+
+interface RequestCounter {
+  endpoint: string;
+  reset(): void;
+  /** Requests whose path names a bottle (`….bottle.tar.gz`, any method or query) since the reset. */
+  bottleRequests(): number;
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy in front of `upstream` that counts the requests naming a bottle. */
+async function countingProxy(upstream: string): Promise<RequestCounter> {
+  const { createServer, request, Agent } = await import("node:http");
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const target = new URL(upstream);
+  let count = 0;
+  const server = createServer((req, res) => {
+    if ((req.url ?? "").split("?")[0]?.endsWith(".bottle.tar.gz")) count++;
+    const forward = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
+      (upstreamResponse) => {
+        res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        upstreamResponse.pipe(res);
+      },
+    );
+    forward.on("error", () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    reset: () => {
+      count = 0;
+    },
+    bottleRequests: () => count,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+      agent.destroy();
+    },
+  };
+}
+
+/**
+ * --levers: the bundled engine again with one of FsStore's per-object levers switched back off each
+ * (the others on), so each lever's share shows against the default row in the same run.
+ */
+const LEVERS: Record<string, Record<string, unknown>> = {
+  "no folder cache (check every folder per put)": { dirCache: false },
+  "fsync per file, no syncfs": { flushMode: "files" },
+  "syncfs, background fsync of every file": { backgroundSyncMinBytes: 0 },
+};
 
 /** baseline seconds / these seconds (> 1: this build is faster), or "" when there is no baseline row. */
 function ratioTo(baselineSeconds: number | undefined, seconds: number): string {
