@@ -153,6 +153,9 @@ export function cliArgs(target: SyncTarget, repo: string = REPO): string[] {
   return [
     join(repo, "bin/hbsync.js"),
     "sync",
+    // That checkout's own config.yaml: an older build refuses keys added since.
+    "--config",
+    join(repo, "config.yaml"),
     "--dest",
     target.dest,
     "--upstream-api",

@@ -349,10 +349,13 @@ export const S3_PUT_LOOP = "plain @aws-sdk/client-s3 PutObject loop → s3rver";
 interface RequestCounter {
   endpoint: string;
   reset(): void;
-  /** Requests whose path names a bottle (`….bottle.tar.gz`, any method or query) since the reset. */
+  /** Requests whose path names a bottle (`….bottle[.N].tar.gz`, any method or query) since the reset. */
   bottleRequests(): number;
   close(): Promise<void>;
 }
+
+/** A bottle's file name, with or without its rebuild number (`….bottle.tar.gz`, `….bottle.1.tar.gz`). */
+const BOTTLE_PATH = /\.bottle(\.\d+)?\.tar\.gz$/;
 
 /** An HTTP proxy in front of `upstream` that counts the requests naming a bottle. */
 async function countingProxy(upstream: string): Promise<RequestCounter> {
@@ -361,7 +364,7 @@ async function countingProxy(upstream: string): Promise<RequestCounter> {
   const target = new URL(upstream);
   let count = 0;
   const server = createServer((req, res) => {
-    if ((req.url ?? "").split("?")[0]?.endsWith(".bottle.tar.gz")) count++;
+    if (BOTTLE_PATH.test((req.url ?? "").split("?")[0] ?? "")) count++;
     const forward = request(
       {
         host: target.hostname,
