@@ -25,7 +25,7 @@
  *   checked (or created: a folder made here by mkdir inside a checked one is real) once per store and
  *   remembered; the next put into the same folder makes no further check.
  * - Temp files older than a day (left by a killed run) are removed when the store is first used.
- * - A write that fails with ENOSPC or EDQUOT (write, fsync, rename, mkdir) is a StorageFullError
+ * - A write that fails with ENOSPC or EDQUOT (write, fsync, rename, mkdir, the flush's syncfs) is a StorageFullError
  *   naming the root; its temp file is removed, so the space it took is free again. `reserve` holds
  *   room back for the run's state and report, released when the disk fills (fs-reserve.ts).
  */
@@ -65,6 +65,7 @@ import {
   NotFoundError,
   RangeNotSatisfiableError,
   StorageError,
+  StorageFullError,
   storageFullIn,
 } from "./errors.ts";
 import { releaseReserve, writeReserve } from "./fs-reserve.ts";
@@ -319,6 +320,14 @@ export class FsStore implements BlobStore {
           this.flushMode = "files";
           return done(false);
         }
+        // coreutils says which errno syncfs(2) returned only in words: a full disk or quota there is
+        // the same StorageFullError as at any other write (the run then says how much room it needs).
+        const full = /No space left on device/i.test(text)
+          ? "ENOSPC"
+          : /Disk quota exceeded/i.test(text)
+            ? "EDQUOT"
+            : undefined;
+        if (full) return fail(new StorageFullError(this.location, full, { cause: error }));
         fail(
           new StorageError(`could not flush ${this.root} to disk: ${text || error.message}`, {
             cause: error,

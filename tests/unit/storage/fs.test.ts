@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { StorageError } from "../../../src/storage/errors.ts";
+import { StorageError, StorageFullError } from "../../../src/storage/errors.ts";
 import { FsStore } from "../../../src/storage/fs.ts";
 import { runBlobStoreConformance } from "./conformance.ts";
 
@@ -215,6 +215,28 @@ describe("storage/fs", () => {
         expect((error as Error).message).toMatch(/could not flush .* Input\/output error/);
         await expect(store.flush()).rejects.toBeInstanceOf(StorageError);
         expect(await calls()).toHaveLength(2);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    });
+
+    it.each([
+      ["ENOSPC", "No space left on device"],
+      ["EDQUOT", "Disk quota exceeded"],
+    ])("a `sync -f` that fails with %s is a StorageFullError naming the store", async (code, words) => {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-syncfs-"));
+      try {
+        await fakeSync(parent, `echo "sync: error syncing '$2': ${words}" >&2\nexit 1`);
+        const root = join(parent, "store");
+        const store = new FsStore(root, { flushMode: "syncfs" });
+        await store.put("bottles/a.tar.gz", "a", { deferSync: true });
+
+        const error = await store.flush().catch((caught: unknown) => caught);
+
+        expect(error).toBeInstanceOf(StorageFullError);
+        expect(error).toMatchObject({ code, location: root });
+        // Still unflushed: the next flush tries again.
+        await expect(store.flush()).rejects.toBeInstanceOf(StorageFullError);
       } finally {
         await rm(parent, { recursive: true, force: true });
       }
