@@ -14,7 +14,7 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { startEmulator } from "../src/emulator/emulator.ts";
 import type { RunReport } from "../src/mirror/report.ts";
 import {
@@ -191,7 +191,7 @@ export async function measureSet(set: {
         await runChild("sync", ["-f", curlDir]);
         seconds += (performance.now() - flushStarted) / 1000;
       }
-      await rm(curlDir, { recursive: true, force: true });
+      await settle(curlDir);
       return { seconds, cpuSeconds, peakRssMiB: run.peakRssMiB };
     };
     const plain = async (): Promise<Sample> => {
@@ -199,12 +199,12 @@ export async function measureSet(set: {
       const argv = ["--import", "tsx", join(REPO, "bench/plain-node.ts"), join(dir, "curl.list"), out];
       const run = await runChild(process.execPath, [...argv, String(set.concurrency)]);
       if (run.code !== 0) throw new Error(`plain-node failed (${run.code}): ${run.stderr.slice(-500)}`);
-      await rm(out, { recursive: true, force: true });
+      await settle(out);
       return { seconds: run.seconds, cpuSeconds: run.cpuSeconds, peakRssMiB: run.peakRssMiB };
     };
     const sync = async (what: string, argv: string[], env?: NodeJS.ProcessEnv): Promise<Sample> => {
       const run = await runChild(process.execPath, argv, env ? { cwd: dir, env } : {});
-      await rm(target.dest, { recursive: true, force: true });
+      await settle(target.dest);
       return fromReport(what, run);
     };
 
@@ -352,6 +352,18 @@ interface RequestCounter {
   /** Requests whose path names a bottle (`….bottle[.N].tar.gz`, any method or query) since the reset. */
   bottleRequests(): number;
   close(): Promise<void>;
+}
+
+/**
+ * Removes a run's output, then writes the removal back (`sync -f`, not timed). Without the write-back
+ * the next run pays for this one's deletions: on an ext4 without a journal (this VM's disk), every new
+ * inode skips the inodes deleted in the last 5 s whose table block is still dirty (`recently_deleted`
+ * in fs/ext4/ialloc.c), one by one. A run that makes 4 inodes per bottle (bottle, manifest, two
+ * folders) against curl's 1 then spent 18 % of its CPU there (perf record, 2,000 × 16 KiB).
+ */
+async function settle(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+  await runChild("sync", ["-f", dirname(path)]);
 }
 
 /** A bottle's file name, with or without its rebuild number (`….bottle.tar.gz`, `….bottle.1.tar.gz`). */
