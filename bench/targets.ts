@@ -11,6 +11,9 @@
  *   hbsync serve vs nginx                       bench/serve.ts (needs nginx and wrk)
  *   peak RSS, one 4 GiB bottle                  bench/memory.ts, 3 samples per row
  * Each comparison is measured in the same run, --runs times (default 3) in rotating order; medians.
+ * --only sets,tiny,s3,noop,help,serve,memory runs only those groups of rows (the same run shape);
+ * --entries N sets the no-op re-sync's state size; --profile writes a V8 CPU profile of each no-op
+ * re-sync (the CLI as installed) to bench/results/profiles/.
  * --small runs everything at a quarter of the size (or less) for a machine where a full run takes too
  * long: 512 MiB sets, 500 small bottles, 5,000 state entries, a 1 GiB bottle. Results:
  * bench/results/targets.json (plus the sub-benches' own files), with `uptime` before and after.
@@ -28,6 +31,7 @@ import {
   MiB,
   median,
   REPO,
+  RESULTS,
   type Row,
   runChild,
   type SyncTarget,
@@ -43,6 +47,9 @@ const TAG = "arm64_sequoia";
 const CLI = "hbsync sync (CLI) → fs";
 const BUNDLED = "sync engine (bundled) → fs";
 const GiB = 1024 * MiB;
+/** The groups of rows `--only` chooses from, in the order they run. */
+const PROFILES = join(RESULTS, "profiles");
+const GROUPS = ["sets", "tiny", "s3", "noop", "help", "serve", "memory"];
 
 export async function targets(args: string[]): Promise<Row[]> {
   const small = args.includes("--small");
@@ -50,59 +57,87 @@ export async function targets(args: string[]): Promise<Row[]> {
   const scale = small ? 4 : 1;
   const load: string[] = [uptime()];
   ensureCliBuild();
+  const groups = args.includes("--only") ? (args[args.indexOf("--only") + 1] ?? "").split(",") : GROUPS;
+  const unknown = groups.filter((group) => !GROUPS.includes(group));
+  if (unknown.length > 0) throw new Error(`--only ${unknown.join(",")}: choose from ${GROUPS.join(",")}`);
+  const want = (group: string) => groups.includes(group);
 
   const rows: Row[] = [];
   const only = ["curl", CLI, BUNDLED];
-  const sets: Array<{ label: string; target: number; set: SetResult }> = [];
-  for (const [label, count, totalMiB, target] of [
-    [`${500 / scale} bottles / ${2048 / scale} MiB`, 500 / scale, 2048 / scale, 1.1],
-    [`${Math.round(50 / scale)} bottles / ${2048 / scale} MiB`, Math.round(50 / scale), 2048 / scale, 1.3],
-  ] as Array<[string, number, number, number]>) {
-    const set = await measureSet({ totalMiB, count, concurrency: 4, runs, profile: false, s3: false, only });
-    sets.push({ label, target, set });
-    rows.push(versusCurl(label, `≥ ${target.toFixed(2)} × equal-work curl`, set, target));
+  if (want("sets")) {
+    const sets: Array<{ label: string; set: SetResult }> = [];
+    for (const [label, count, totalMiB, target] of [
+      [`${500 / scale} bottles / ${2048 / scale} MiB`, 500 / scale, 2048 / scale, 1.1],
+      [`${Math.round(50 / scale)} bottles / ${2048 / scale} MiB`, Math.round(50 / scale), 2048 / scale, 1.3],
+    ] as Array<[string, number, number, number]>) {
+      const set = await measureSet({
+        totalMiB,
+        count,
+        concurrency: 4,
+        runs,
+        profile: false,
+        s3: false,
+        only,
+      });
+      sets.push({ label, set });
+      rows.push(versusCurl(label, `≥ ${target.toFixed(2)} × equal-work curl`, set, target));
+      load.push(uptime());
+    }
+    for (const { label, set } of sets) rows.push(cpuRow(label, set));
+  }
+
+  if (want("tiny")) {
+    const tiny = 2000 / scale;
+    const tinySet = await measureSet({
+      totalMiB: (tiny * 16) / 1024,
+      count: tiny,
+      sizeKiB: 16,
+      concurrency: 4,
+      runs,
+      profile: false,
+      s3: false,
+      only,
+    });
+    rows.push(versusCurl(`${tiny} bottles × 16 KiB`, "≥ 0.50 × equal-work curl", tinySet, 0.5));
     load.push(uptime());
   }
-  for (const { label, set } of sets) rows.push(cpuRow(label, set));
 
-  const tiny = 2000 / scale;
-  const tinySet = await measureSet({
-    totalMiB: (tiny * 16) / 1024,
-    count: tiny,
-    sizeKiB: 16,
-    concurrency: 4,
-    runs,
-    profile: false,
-    s3: false,
-    only,
-  });
-  rows.push(versusCurl(`${tiny} bottles × 16 KiB`, "≥ 0.50 × equal-work curl", tinySet, 0.5));
-  load.push(uptime());
+  if (want("s3")) {
+    const s3MiB = 256 / scale;
+    const s3Set = await measureSet({
+      totalMiB: s3MiB,
+      count: Math.round(63 / scale),
+      concurrency: 4,
+      runs,
+      profile: false,
+      s3: true,
+    });
+    rows.push(s3Row(`into s3rver (${Math.round(63 / scale)} bottles / ${s3MiB} MiB)`, s3Set));
+    load.push(uptime());
+  }
 
-  const s3MiB = 256 / scale;
-  const s3Set = await measureSet({
-    totalMiB: s3MiB,
-    count: Math.round(63 / scale),
-    concurrency: 4,
-    runs,
-    profile: false,
-    s3: true,
-  });
-  rows.push(s3Row(`into s3rver (${Math.round(63 / scale)} bottles / ${s3MiB} MiB)`, s3Set));
-  load.push(uptime());
+  if (want("noop")) {
+    const entries = flag(args, "entries", 50_000 / (small ? 10 : 1));
+    rows.push(await noopResync(entries, runs, args.includes("--profile")));
+    load.push(uptime());
+  }
+  if (want("help")) {
+    rows.push(await helpRow(Math.max(5, runs)));
+    load.push(uptime());
+  }
 
-  rows.push(await noopResync(50_000 / (small ? 10 : 1), runs));
-  load.push(uptime());
-  rows.push(await helpRow(Math.max(5, runs)));
+  if (want("serve")) {
+    const serveRows = await serve(["--runs", String(runs), "--seconds", small ? "4" : "8"]);
+    rows.push(...serveTargetRows(serveRows));
+    load.push(uptime());
+  }
 
-  const serveRows = await serve(["--runs", String(runs), "--seconds", small ? "4" : "8"]);
-  rows.push(...serveTargetRows(serveRows));
-  load.push(uptime());
-
-  const sizeMiB = 4096 / scale;
-  const memoryRows = await memory(["--size-mib", String(sizeMiB), "--samples", String(Math.max(3, runs))]);
-  rows.push(...memoryTargetRows(sizeMiB, memoryRows));
-  load.push(uptime());
+  if (want("memory")) {
+    const sizeMiB = 4096 / scale;
+    const memoryRows = await memory(["--size-mib", String(sizeMiB), "--samples", String(Math.max(3, runs))]);
+    rows.push(...memoryTargetRows(sizeMiB, memoryRows));
+    load.push(uptime());
+  }
 
   await save("targets", { small, runs, node: process.version, load, rows });
   process.stderr.write(`load: ${load.join("\n      ")}\n`);
@@ -180,7 +215,7 @@ function s3Row(label: string, set: SetResult): Row {
  * syncs that find nothing to do: wall time (the CLI as installed) and the blob requests the emulator
  * counted during each.
  */
-async function noopResync(entries: number, runs: number): Promise<Row> {
+async function noopResync(entries: number, runs: number, profile: boolean): Promise<Row> {
   process.stderr.write(`targets: no-op re-sync: first syncing ${entries} bottles (set-up, not timed)…\n`);
   const emulator = await startEmulator({
     fixtures: false,
@@ -198,7 +233,8 @@ async function noopResync(entries: number, runs: number): Promise<Row> {
     let transferred = 0;
     for (let i = 0; i < runs; i++) {
       emulator.resetStats();
-      const run = await runChild(process.execPath, cliArgs(target));
+      const flags = profile ? ["--cpu-prof", "--cpu-prof-dir", PROFILES] : [];
+      const run = await runChild(process.execPath, [...flags, ...cliArgs(target)]);
       if (run.code !== 0) throw new Error(`re-sync failed (${run.code}): ${run.stderr.slice(-500)}`);
       const report = JSON.parse(run.stdout) as RunReport;
       transferred += report.counts.transferred;

@@ -147,8 +147,11 @@ export interface PreparedSync {
   apiFiles: ApiFile[];
   /** Manifests read while planning (their raw bytes are stored by the executor). */
   manifests: Map<string, FetchedManifest>;
-  /** Keys under `bottles/` the store held while planning (in memory only; see executePlan's `listed`). */
-  listed: ReadonlySet<string>;
+  /**
+   * Keys under `bottles/` the store held while planning, when it listed them (in memory only; see
+   * executePlan's `listed`); undefined when the store was asked per recorded key.
+   */
+  listed: ReadonlySet<string> | undefined;
   durationsMs: Record<string, number>;
   /** What the plan was made from (in memory only): `hbsync plan --explain` asks it again. */
   planInput: PlanInput;
@@ -183,15 +186,28 @@ export function planKey(runId: string): string {
 }
 
 /**
- * Drops from `state` every bottle and manifest the store no longer holds with the recorded size (one
- * listing of `bottles/`); returns their keys, and the keys the listing found.
+ * Drops from `state` every bottle and manifest the store no longer holds with the recorded size;
+ * returns their keys, and the keys under `bottles/` the store holds when it listed them. A store that
+ * answers per key (`sizes`: fs) is asked for the recorded keys only, and `listed` is undefined (each
+ * transfer then looks for an object to adopt); otherwise one listing of `bottles/`.
  */
 export async function forgetMissing(
   store: BlobStore,
   state: MirrorState,
-): Promise<{ missing: string[]; listed: Set<string> }> {
-  const sizes = new Map<string, number>();
-  for await (const object of store.list("bottles/")) sizes.set(object.key, object.size);
+): Promise<{ missing: string[]; listed: Set<string> | undefined }> {
+  let sizes: Map<string, number>;
+  let listed: Set<string> | undefined;
+  if (store.sizes) {
+    sizes = await store.sizes([
+      ...Object.keys(state.entries),
+      ...Object.keys(state.manifests ?? {}),
+      ...Object.keys(state.portableRuby ?? {}),
+    ]);
+  } else {
+    sizes = new Map();
+    for await (const object of store.list("bottles/")) sizes.set(object.key, object.size);
+    listed = new Set(sizes.keys());
+  }
   const missing: string[] = [];
   for (const records of [state.entries, state.manifests ?? {}]) {
     for (const [key, record] of Object.entries(records)) {
@@ -204,7 +220,7 @@ export async function forgetMissing(
   for (const [key, record] of Object.entries(state.portableRuby ?? {})) {
     if (sizes.get(key) !== record.size) missing.push(key);
   }
-  return { missing, listed: new Set(sizes.keys()) };
+  return { missing, listed };
 }
 
 /**

@@ -75,6 +75,12 @@ export interface BlobStore {
   /** Every object whose key starts with `prefix`, in key order (UTF-8 byte order, as S3 lists). */
   list(prefix: string): AsyncIterable<BlobStat>;
   /**
+   * The size of each of `keys` that `list` would report, by key; absent keys are not in the map.
+   * Optional (fs): where asking for each key costs less than listing the folders that hold them, a
+   * sync that checks its recorded objects asks for those only (S3 lists: 1,000 keys per request).
+   */
+  sizes?(keys: readonly string[]): Promise<Map<string, number>>;
+  /**
    * A stream of the object's bytes; throws NotFoundError when absent. `range` is inclusive; an `end`
    * past the object is clamped; a `start` at or past the end throws RangeNotSatisfiableError (HTTP 416).
    */

@@ -32,7 +32,17 @@
 
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from "node:fs";
 import {
   type FileHandle,
   link,
@@ -195,6 +205,45 @@ export class FsStore implements BlobStore {
       if (["ENOENT", "ENOTDIR", "ELOOP"].includes(errnoCode(error) ?? "")) return null;
       throw error;
     }
+  }
+
+  /**
+   * What `list` would report for these keys, without reading a folder: one lstat per key and one per
+   * folder on the way (each folder once per call). A key counts when it is a regular file reached
+   * through real folders only (as `list` walks: a symlinked folder is never followed), or a symlink
+   * that `stat` finds resolving to a file inside the root. Synchronous calls, as openLocal makes them
+   * (metadata in the page cache costs less than a round trip through the thread pool), in batches
+   * that let timers (a lease renewal) run between them.
+   */
+  async sizes(keys: readonly string[]): Promise<Map<string, number>> {
+    const realRoot = this.realRoot ?? (await this.init());
+    const found = new Map<string, number>();
+    const folders = new Map<string, boolean>([["", true]]);
+    const realFolder = (dir: string): boolean => {
+      const known = folders.get(dir);
+      if (known !== undefined) return known;
+      const slash = dir.lastIndexOf("/");
+      const real =
+        realFolder(slash < 0 ? "" : dir.slice(0, slash)) &&
+        lstatOf(join(realRoot, dir))?.isDirectory() === true;
+      folders.set(dir, real);
+      return real;
+    };
+    for (let i = 0; i < keys.length; i++) {
+      if (i % SIZES_BATCH === SIZES_BATCH - 1)
+        await new Promise((resolveBatch) => setImmediate(resolveBatch));
+      const key = keys[i] as string;
+      assertValidKey(key);
+      const slash = key.lastIndexOf("/");
+      if (!realFolder(slash < 0 ? "" : key.slice(0, slash)) || key.startsWith(`${TEMP_DIR}/`)) continue;
+      const info = lstatOf(join(realRoot, key));
+      if (info?.isFile()) found.set(key, info.size);
+      else if (info?.isSymbolicLink()) {
+        const linked = await this.stat(key).catch(() => null);
+        if (linked !== null) found.set(key, linked.size);
+      }
+    }
+    return found;
   }
 
   async *list(prefix: string): AsyncIterable<BlobStat> {
@@ -558,6 +607,19 @@ export class FsStore implements BlobStore {
         if (info !== null) yield info;
       }
     }
+  }
+}
+
+/** Keys `sizes` checks between two turns of the event loop. */
+const SIZES_BATCH = 5000;
+
+/** lstat without following a symlink; undefined when nothing (or no folder on the way) is there. */
+function lstatOf(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if (["ENOTDIR", "ELOOP", "ENAMETOOLONG"].includes(errnoCode(error) ?? "")) return undefined;
+    throw error;
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -56,6 +56,14 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
       retry: { retries: 3, baseMs: 5, maxMs: 20 },
     });
 
+  const tamperSignature = () =>
+    emulator().faults.inject({
+      match: "formula.jws.json",
+      host: "api",
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: "tamper-signature" },
+    });
+
   it("mirrors every bottle so brew's URLs serve it, with byte-identical API files; verify passes", async () => {
     const { report } = await sync("full");
 
@@ -81,6 +89,43 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
     expect(emulator().stats.blobRequests).toBe(0);
     expect(emulator().stats.blobHostRequests).toBe(0);
     expect(report.counts.transferred).toBe(0);
+    // It still did the whole run: the index fetched again, the lease released, the report written.
+    expect(emulator().stats.apiRequests).toBeGreaterThan(0);
+    expect(report.counts.kept).toBe(expectedBottles(emulator()).length);
+    const store = new FsStore(root);
+    expect(await store.stat("_sync/lock")).toBeNull();
+    expect(JSON.parse(await readFile(join(root, "_sync/runs/second.json"), "utf8"))).toMatchObject({
+      runId: "second",
+      status: "succeeded",
+      counts: { transferred: 0 },
+    });
+  });
+
+  it("verifies the index signature on a no-op re-sync too: a tampered one stops it before any write", async () => {
+    await sync("first");
+    emulator().resetStats();
+    tamperSignature();
+
+    await expect(sync("second")).rejects.toBeInstanceOf(SignatureError);
+
+    expect(emulator().stats.blobRequests).toBe(0);
+    expect(await walkFiles(root)).not.toContain("_sync/runs/second.json");
+    expect(await new FsStore(root).stat("_sync/lock")).toBeNull();
+  });
+
+  it("re-transfers a bottle deleted by hand, and only that one (the check asks the store per recorded key)", async () => {
+    await sync("first");
+    const [gone] = expectedBottles(emulator());
+    if (!gone) throw new Error("the emulator serves no bottles");
+    await rm(join(root, gone.key));
+    emulator().resetStats();
+
+    const { report } = await sync("second");
+
+    expect(report.status).toBe("succeeded");
+    expect(report.counts.transferred).toBe(1);
+    expect(emulator().stats.blobRequests).toBe(1);
+    expect((await new FsStore(root).stat(gone.key))?.size).toBeGreaterThan(0);
   });
 
   it("rejects hostile index entries, writes nothing outside the mirror root, publishes no API naming them", async () => {
@@ -108,12 +153,7 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
   });
 
   it("stops on a tampered signature before any write", async () => {
-    emulator().faults.inject({
-      match: "formula.jws.json",
-      host: "api",
-      times: Number.POSITIVE_INFINITY,
-      fault: { kind: "tamper-signature" },
-    });
+    tamperSignature();
 
     await expect(sync("tampered")).rejects.toBeInstanceOf(SignatureError);
 
