@@ -1,6 +1,6 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help } from "commander";
 import { HbsyncError, oneLine } from "../shared/errors.ts";
-import { COMMAND_MODULES } from "./commands/index.ts";
+import { COMMAND_MODULES, COMMAND_SUMMARIES } from "./commands/index.ts";
 import type { CliContext } from "./context.ts";
 import { EXIT, EXIT_CODE_BY_KIND } from "./exit-codes.ts";
 import type { Output } from "./output.ts";
@@ -13,6 +13,11 @@ export interface BuildProgramOptions {
    * starts without importing every other command's dependencies. Default: every module.
    */
   only?: string;
+  /**
+   * Declare each command from COMMAND_SUMMARIES only (a name and a description, no module loaded):
+   * enough for the top-level help and --version, which is all it is used for.
+   */
+  summaries?: boolean;
 }
 
 /** Declares the program: global options, then the command modules' own commands. */
@@ -31,6 +36,16 @@ export async function buildProgram(ctx: CliContext, options: BuildProgramOptions
       writeOut: (text) => ctx.output.out(text.replace(/\n$/, "")),
       writeErr: (text) => ctx.output.err(text.replace(/\n$/, "")),
     });
+  if (options.summaries) {
+    for (const [name, [, description]] of Object.entries(COMMAND_SUMMARIES)) {
+      program.command(name).description(description);
+    }
+    const help = new Help();
+    program.configureHelp({
+      subcommandTerm: (command) => COMMAND_SUMMARIES[command.name()]?.[0] ?? help.subcommandTerm(command),
+    });
+    return program;
+  }
   for (const entry of COMMAND_MODULES) {
     const [command, load] = typeof entry === "function" ? [undefined, entry] : entry;
     if (options.only !== undefined && command !== undefined && command !== options.only) continue;
@@ -60,6 +75,15 @@ export function commandOf(argv: readonly string[]): string | undefined {
   return known ? word : undefined;
 }
 
+/**
+ * True for an argument list that only asks for the program's own help or version: no word but a lone
+ * `help`. Every other list without a known command (an unknown word: suggestions) loads every module.
+ */
+export function topLevelHelp(argv: readonly string[]): boolean {
+  const words = argv.filter((arg) => !arg.startsWith("-"));
+  return words.length === 0 || (words.length === 1 && words[0] === "help");
+}
+
 function allCommands(command: Command): Command[] {
   return command.commands.flatMap((child) => [child, ...allCommands(child)]);
 }
@@ -83,7 +107,10 @@ export async function run(argv: string[], output: Output, options: RunOptions = 
   };
   try {
     const only = commandOf(argv);
-    const program = await buildProgram(ctx, only === undefined ? {} : { only });
+    const program = await buildProgram(
+      ctx,
+      only !== undefined ? { only } : { summaries: topLevelHelp(argv) },
+    );
     await program.parseAsync(argv, { from: "user" });
     return ctx.exitCode;
   } catch (error) {

@@ -3,6 +3,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -115,5 +116,35 @@ describe("the repository's built CLI (dist/cli, rebuilt by the test set-up when 
     expect(stdout.trim()).toBe(VERSION);
     const help = await run(process.execPath, [join(REPO, "dist/cli/main.js"), "sync", "--help"]);
     expect(help.stdout).toContain("--transfers <n>");
+  });
+
+  it("prints the top-level help and version from main.js's static imports alone (no command chunk)", async () => {
+    const copy = mkdtempSync(join(tmpdir(), "hbsync-bin-help-"));
+    try {
+      cpSync(join(REPO, "dist/cli"), copy, { recursive: true });
+      const needed = new Set<string>();
+      const follow = (file: string): void => {
+        if (needed.has(file)) return;
+        needed.add(file);
+        const text = readFileSync(join(copy, file), "utf8");
+        for (const match of text.matchAll(/(?:^|[;\s}])import\s*(?:[^"'();]*?from\s*)?"\.\/([^"]+\.js)"/g)) {
+          follow(match[1] as string);
+        }
+      };
+      follow("main.js");
+      const removed = readdirSync(copy).filter((file) => file.endsWith(".js") && !needed.has(file));
+      for (const file of removed) rmSync(join(copy, file));
+      expect(removed.some((file) => file.startsWith("sync-"))).toBe(true);
+
+      for (const args of [["--help"], ["help"], ["--version"]]) {
+        const light = await run(process.execPath, [join(copy, "main.js"), ...args]);
+        const full = await run(process.execPath, [join(REPO, "dist/cli/main.js"), ...args]);
+        expect(light.stdout).toBe(full.stdout);
+      }
+      const light = await run(process.execPath, [join(copy, "main.js"), "--help"]);
+      expect(light.stdout).toContain("sync [options]");
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildProgram, commandOf, run } from "../../../src/cli/cli.ts";
-import { COMMAND_MODULES } from "../../../src/cli/commands/index.ts";
+import { buildProgram, commandOf, run, topLevelHelp } from "../../../src/cli/cli.ts";
+import { COMMAND_MODULES, COMMAND_SUMMARIES } from "../../../src/cli/commands/index.ts";
 import type { CliContext } from "../../../src/cli/context.ts";
 import { EXIT } from "../../../src/cli/exit-codes.ts";
 import { memoryOutput } from "../../../src/cli/output.ts";
@@ -28,6 +28,16 @@ describe("cli/commands/index", () => {
       expect(commands).toEqual([...named].sort());
     });
   });
+
+  describe("COMMAND_SUMMARIES", () => {
+    it("gives the top-level help, line for line, that the program with every module loaded gives", async () => {
+      const full = await buildProgram(context());
+      const summaries = await buildProgram(context(), { summaries: true });
+
+      expect(Object.keys(COMMAND_SUMMARIES)).toEqual(named);
+      expect(summaries.helpInformation()).toBe(full.helpInformation());
+    });
+  });
 });
 
 describe("cli", () => {
@@ -42,6 +52,21 @@ describe("cli", () => {
       [["no-such-command"], undefined],
     ])("reads %j as %s", (argv, expected) => {
       expect(commandOf(argv)).toBe(expected);
+    });
+  });
+
+  describe("topLevelHelp", () => {
+    it.each([
+      [[], true],
+      [["--help"], true],
+      [["-h"], true],
+      [["--version"], true],
+      [["help"], true],
+      [["help", "sync"], false],
+      [["sync", "--help"], false],
+      [["verfy"], false],
+    ])("reads %j as %s", (argv, expected) => {
+      expect(topLevelHelp(argv)).toBe(expected);
     });
   });
 
