@@ -87,6 +87,19 @@ export interface EmulatorIndex {
   files: Map<string, Buffer>;
   /** Bottles by sha256. */
   bySha256: Map<string, EmulatorBottle>;
+  /** Bottles by `<image>\n<version_rebuild>`: what one manifest lists (no scan per manifest request). */
+  byManifest: Map<string, EmulatorBottle[]>;
+}
+
+function byManifest(bottles: readonly EmulatorBottle[]): Map<string, EmulatorBottle[]> {
+  const grouped = new Map<string, EmulatorBottle[]>();
+  for (const bottle of bottles) {
+    const key = `${bottle.image}\n${bottle.versionRebuild}`;
+    const group = grouped.get(key);
+    if (group) group.push(bottle);
+    else grouped.set(key, [bottle]);
+  }
+  return grouped;
 }
 
 export const DEFAULT_SYNTHETIC_TAGS = ["arm64_sequoia", "arm64_sonoma", "x86_64_linux"];
@@ -167,10 +180,8 @@ export class Catalog {
     const key = `${image}\n${reference}`;
     const cached = this.manifests.get(key);
     if (cached) return cached;
-    const bottles = this.current().bottles.filter(
-      (bottle) => bottle.image === image && bottle.versionRebuild === reference,
-    );
-    if (bottles.length === 0) return undefined;
+    const bottles = this.current().byManifest.get(key);
+    if (bottles === undefined) return undefined;
     const rendered = renderManifest(bottles);
     this.manifests.set(key, rendered);
     return rendered;
@@ -226,6 +237,7 @@ export class Catalog {
       tags,
       files: this.renderApiFiles(formulae, tags),
       bySha256: new Map(bottles.map((bottle) => [bottle.sha256, bottle])),
+      byManifest: byManifest(bottles),
     };
   }
 
