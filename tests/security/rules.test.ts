@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { locateBlocks } from "../../src/security/hcl-text.ts";
 import { checkOidcStatement } from "../../src/security/iac-rules/iam.ts";
+import { actionMatches, isEveryResource } from "../../src/security/iac-rules/iam-escalation.ts";
 import type { PolicyStatement } from "../../src/security/iac-rules/policy.ts";
 import { isPlaceholder, looksLikeSecretValue, shannonEntropy } from "../../src/security/secret-patterns.ts";
 import { parseAllowComment } from "../../src/security/suppress.ts";
@@ -34,6 +35,31 @@ describe("security rules", () => {
       const result = checkOidcStatement(trust(sub, aud));
       if (problem === null) expect(result).toBeNull();
       else expect(result).toContain(problem);
+    });
+  });
+
+  describe("isEveryResource", () => {
+    it.each([
+      ["*", true],
+      ["arn:aws:ec2:*:123456789012:*", true],
+      ["arn:${local.partition}:ses:*:${local.account}:identity/*", true],
+      ["arn:aws:iam::123456789012:policy/*", true],
+      ["arn:aws:cloudfront::123456789012:distribution/*", true],
+      ["arn:aws:iam::123456789012:role/${local.scopes[each.key].prefix}-*", false],
+      ["arn:aws:ecr:*:123456789012:repository/hbsync-sync", false],
+      ["arn:aws:logs:*:123456789012:log-group:/ecs/hbsync-dev-*", false],
+      ["${aws_iam_role.task.arn}", false],
+    ])("judges %s", (resource, expected) => {
+      expect(isEveryResource(resource)).toBe(expected);
+    });
+  });
+
+  describe("actionMatches", () => {
+    it("matches IAM action globs case-insensitively", () => {
+      expect(actionMatches("iam:Put*", "iam:PutRolePolicy")).toBe(true);
+      expect(actionMatches("IAM:createrole", "iam:CreateRole")).toBe(true);
+      expect(actionMatches("iam:Put*Policy", "iam:PutRolePermissionsBoundary")).toBe(false);
+      expect(actionMatches("iam:CreateRole", "iam:CreateRoleX")).toBe(false);
     });
   });
 

@@ -56,6 +56,14 @@ describe("sarif", () => {
       expect(pab?.defaultConfiguration.level).toBe("error");
       expect(pab?.help.text).toContain("aws_s3_bucket_public_access_block");
       expect(rules.map((r) => r.id)).toContain("secretlint/basicauth");
+      const tagsOf = (id: string) => rules.find((r) => r.id === id)?.properties.tags;
+      expect(tagsOf("HBS-IAC-033")).toEqual(
+        expect.arrayContaining(["CKV_AWS_286", "CKV_AWS_110", "AVD-AWS-0351"]),
+      );
+      expect(tagsOf("HBS-IAC-034")).toEqual(
+        expect.arrayContaining(["CKV_AWS_289", "AVD-AWS-0347", "AVD-AWS-0352"]),
+      );
+      expect(tagsOf("HBS-IAC-035")).toEqual(expect.arrayContaining(["CKV_AWS_290", "CKV_AWS_111"]));
     });
 
     it("locates results with relative URIs, 1-based regions and a partial fingerprint", () => {

@@ -1,9 +1,12 @@
-import { positionOf } from "../files.ts";
-import { findKey } from "../hcl-text.ts";
 import type { TfModule } from "../iac-model.ts";
-import { makeFinding } from "../suppress.ts";
 import type { Finding, RuleMeta } from "../types.ts";
-import { type PolicyDocument, type PolicyStatement, policyDocuments } from "./policy.ts";
+import { crossEnvironmentResources } from "./iam-escalation.ts";
+import {
+  statementFinding as finding,
+  locateInStatement as locate,
+  type PolicyStatement,
+  policyDocuments,
+} from "./policy.ts";
 import { iacRule } from "./rule.ts";
 
 export const IAM_WILDCARD_ACTION = iacRule(
@@ -139,9 +142,13 @@ export function checkIam(module: TfModule): Finding[] {
       // "*" and "iam:*" include PassRole too, but HBS-IAC-030 already reports them.
       const passRole = statement.actions.some((a) => /^iam:Pass(Role|\*)$/.test(a));
       if (passRole) {
-        const broad = statement.resources.filter(
-          (r) => r === "*" || /role\/\*$/.test(r) || /^arn:aws:iam::\*:/.test(r),
-        );
+        // Every role, any account's roles, or (per environment) roles named without the environment.
+        const broad = [
+          ...new Set([
+            ...statement.resources.filter((r) => /role\/\*$/.test(r) || /^arn:[^:]*:iam::\*:/.test(r)),
+            ...crossEnvironmentResources(doc, statement),
+          ]),
+        ];
         if (broad.length > 0 || statement.resources.length === 0) {
           findings.push(
             finding(
@@ -204,36 +211,4 @@ function subjectProblem(value: string): string | null {
   const repo = match[1] ?? "";
   if (!/^(VAR|[^/]+\/[^/]+)$/.test(repo)) return "does not name one <org>/<repo>";
   return null;
-}
-
-function locate(doc: PolicyDocument, statement: PolicyStatement, needle: string, key?: string): number {
-  const { text, start, end } = doc.block;
-  let from = start;
-  const anchor = statement.actions[0] ? text.indexOf(`"${statement.actions[0]}"`, start) : -1;
-  if (anchor >= 0 && anchor < end) from = anchor;
-  if (key) {
-    const at = findKey(text, key, from, end);
-    if (at >= 0) return at;
-  }
-  const index = text.indexOf(needle, from);
-  if (index >= 0 && index < end) return index;
-  const anywhere = text.indexOf(needle, start);
-  return anywhere >= 0 && anywhere < end ? anywhere : start;
-}
-
-function finding(
-  rule: RuleMeta,
-  doc: PolicyDocument,
-  offset: number,
-  match: string,
-  message: string,
-): Finding {
-  const { line, col } = positionOf(doc.block.text, offset);
-  return makeFinding(rule, {
-    file: doc.block.file,
-    line,
-    col,
-    match,
-    message: `${doc.block.address}: ${message}`,
-  });
 }

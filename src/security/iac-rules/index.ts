@@ -2,6 +2,7 @@ import type { TfModule } from "../iac-model.ts";
 import type { Finding, RuleMeta } from "../types.ts";
 import { checkEcs, ECS_RULES } from "./ecs.ts";
 import { checkIam, IAM_RULES } from "./iam.ts";
+import { checkEscalation, ESCALATION_RULES } from "./iam-escalation.ts";
 import { checkLambda, LAMBDA_RULES } from "./lambda.ts";
 import { checkLogs, LOG_RULES } from "./logs.ts";
 import { checkS3, S3_RULES } from "./s3.ts";
@@ -12,6 +13,7 @@ export const IAC_RULES: RuleMeta[] = [
   ...LAMBDA_RULES,
   ...ECS_RULES,
   ...IAM_RULES,
+  ...ESCALATION_RULES,
   ...LOG_RULES,
 ].sort((a, b) => a.id.localeCompare(b.id));
 
@@ -20,5 +22,6 @@ export const IAC_CHECKS: Array<(module: TfModule) => Finding[]> = [
   checkLambda,
   checkEcs,
   checkIam,
+  checkEscalation,
   checkLogs,
 ];

@@ -1,7 +1,13 @@
+import { positionOf } from "../files.ts";
+import { findKey } from "../hcl-text.ts";
 import { asStrings, blocksIn, blocksOf, type TfBlock, type TfModule } from "../iac-model.ts";
+import { makeFinding } from "../suppress.ts";
+import type { Finding, RuleMeta } from "../types.ts";
 
 /** An IAM policy statement normalised from either an aws_iam_policy_document block or a JSON policy. */
 export interface PolicyStatement {
+  /** The statement's sid, when it has one (used to locate findings). */
+  sid?: string;
   effect: "Allow" | "Deny";
   actions: string[];
   notActions: string[];
@@ -84,20 +90,27 @@ function jsonStatements(module: TfModule, value: unknown): PolicyStatement[] | u
   return blocksIn(raw).map(fromJsonStatement);
 }
 
+/** A body's `name` blocks, static ones first, then the `content` of each `dynamic "name"` block. */
+function nestedBlocks(body: Record<string, unknown>, name: string): Record<string, unknown>[] {
+  const dynamic = blocksIn(body.dynamic).flatMap((d) => blocksIn(d[name]));
+  return [...blocksIn(body[name]), ...dynamic.flatMap((d) => blocksIn(d.content))];
+}
+
 function fromPolicyDocumentBlock(body: Record<string, unknown>): PolicyStatement[] {
-  return blocksIn(body.statement).map((statement) => {
+  return nestedBlocks(body, "statement").map((statement) => {
     const principals: Record<string, string[]> = {};
     for (const principal of blocksIn(statement.principals)) {
       const type = String(principal.type ?? "");
       principals[type] = [...(principals[type] ?? []), ...asStrings(principal.identifiers)];
     }
     return {
+      ...(typeof statement.sid === "string" ? { sid: statement.sid } : {}),
       effect: statement.effect === "Deny" ? "Deny" : "Allow",
       actions: asStrings(statement.actions),
       notActions: asStrings(statement.not_actions),
       resources: asStrings(statement.resources),
       principals,
-      conditions: blocksIn(statement.condition).map((c) => ({
+      conditions: nestedBlocks(statement, "condition").map((c) => ({
         test: String(c.test ?? ""),
         variable: String(c.variable ?? ""),
         values: asStrings(c.values),
@@ -124,6 +137,7 @@ function fromJsonStatement(statement: Record<string, unknown>): PolicyStatement 
     }
   }
   return {
+    ...(typeof statement.Sid === "string" ? { sid: statement.Sid } : {}),
     effect: statement.Effect === "Deny" ? "Deny" : "Allow",
     actions: asStrings(statement.Action),
     notActions: asStrings(statement.NotAction),
@@ -131,4 +145,48 @@ function fromJsonStatement(statement: Record<string, unknown>): PolicyStatement 
     principals,
     conditions,
   };
+}
+
+/**
+ * Where a statement's finding goes: at `key` (or else `needle`) after the statement's anchor, which is its
+ * sid when the text holds it, else its first action.
+ */
+export function locateInStatement(
+  doc: PolicyDocument,
+  statement: PolicyStatement,
+  needle: string,
+  key?: string,
+): number {
+  const { text, start, end } = doc.block;
+  const within = (at: number): boolean => at >= start && at < end;
+  let from = start;
+  const bySid = statement.sid ? text.indexOf(`"${statement.sid}"`, start) : -1;
+  const byAction = statement.actions[0] ? text.indexOf(`"${statement.actions[0]}"`, start) : -1;
+  if (within(bySid)) from = bySid;
+  else if (within(byAction)) from = byAction;
+  if (key) {
+    const at = findKey(text, key, from, end);
+    if (at >= 0) return at;
+  }
+  const index = text.indexOf(needle, from);
+  if (within(index)) return index;
+  const anywhere = text.indexOf(needle, start);
+  return within(anywhere) ? anywhere : start;
+}
+
+export function statementFinding(
+  rule: RuleMeta,
+  doc: PolicyDocument,
+  offset: number,
+  match: string,
+  message: string,
+): Finding {
+  const { line, col } = positionOf(doc.block.text, offset);
+  return makeFinding(rule, {
+    file: doc.block.file,
+    line,
+    col,
+    match,
+    message: `${doc.block.address}: ${message}`,
+  });
 }

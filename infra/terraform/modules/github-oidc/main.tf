@@ -625,6 +625,7 @@ data "aws_iam_policy_document" "observability" {
         "cloudfront:DeleteOriginAccessControl", "cloudfront:GetCachePolicy", "cloudfront:GetOriginAccessControl",
         "cloudfront:UpdateCachePolicy", "cloudfront:UpdateOriginAccessControl",
       ]
+      # hbsync-scan: allow HBS-IAC-035 cache policies and origin access controls have random ids, take no tags and no aws:ResourceTag condition; granted only to var.cloudfront_environments
       resources = [
         "arn:${local.partition}:cloudfront::${local.account}:cache-policy/*",
         "arn:${local.partition}:cloudfront::${local.account}:origin-access-control/*",
