@@ -33,7 +33,7 @@ run "roles_are_created_only_with_the_boundary" {
             contains(c.values, "arn:aws:iam::123456789012:policy/hbsync-${env}-permissions-boundary")
           ])
           if s.effect == "Allow" && length(setintersection(s.actions, [
-            "iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
+            "iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy",
             "iam:PutRolePermissionsBoundary", "iam:DeleteRolePolicy",
           ])) > 0
         ]
@@ -47,10 +47,23 @@ run "roles_are_created_only_with_the_boundary" {
       for env in var.environments : anytrue([
         for s in data.aws_iam_policy_document.compute[env].statement :
         s.sid == "ProjectRolesWithBoundary" && contains(s.actions, "iam:CreateRole") && contains(s.actions, "iam:PutRolePolicy") &&
-        contains(s.actions, "iam:UpdateAssumeRolePolicy") && contains(s.resources, "arn:aws:iam::123456789012:role/hbsync-${env}-*")
+        contains(s.resources, "arn:aws:iam::123456789012:role/hbsync-${env}-*")
       ])
     ])
-    error_message = "The deploy role lost the bounded CreateRole/PutRolePolicy/UpdateAssumeRolePolicy statement its stack needs."
+    error_message = "The deploy role lost the bounded CreateRole/PutRolePolicy statement its stack needs."
+  }
+
+  # DeleteRole and UpdateAssumeRolePolicy carry no iam:PermissionsBoundary key: allowed by name, unconditioned.
+  assert {
+    condition = alltrue([
+      for env in var.environments : anytrue([
+        for s in data.aws_iam_policy_document.compute[env].statement :
+        s.sid == "ProjectRolesLifecycle" && contains(s.actions, "iam:DeleteRole") &&
+        contains(s.actions, "iam:UpdateAssumeRolePolicy") && length(s.condition) == 0 &&
+        s.resources == toset(["arn:aws:iam::123456789012:role/hbsync-${env}-*"])
+      ])
+    ])
+    error_message = "The deploy role cannot delete its stack's roles or change their trust (or may do so beyond its prefix)."
   }
 
   # The boundary, the deploy roles and their policies cannot be changed; no role can lose its boundary.

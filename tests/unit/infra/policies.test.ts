@@ -277,9 +277,32 @@ describe("infra/terraform deploy roles (modules/github-oidc)", () => {
     "iam:DeleteRolePolicy",
     "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
-    "iam:UpdateAssumeRolePolicy",
   ];
   const deploy = (): PolicyStatement[] => DEPLOY_DOCS.flatMap((doc) => statementsOf("github-oidc", doc));
+
+  it("deletes a role or changes its trust only under the environment's prefix, without a condition AWS cannot evaluate", () => {
+    // iam:PermissionsBoundary is not in the request of DeleteRole, UpdateAssumeRolePolicy, UpdateRole or
+    // UpdateRoleDescription: a condition on it would deny them (and Terraform could not replace a role).
+    const lifecycle = [
+      "iam:DeleteRole",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
+    ];
+    const allows = deploy().filter(
+      (s) => s.effect === "Allow" && s.actions.some((a) => lifecycle.includes(a)),
+    );
+
+    expect(allows.map((s) => s.sid)).toEqual(["ProjectRolesLifecycle"]);
+    expect(allows[0]?.actions.sort()).toEqual([...lifecycle].sort());
+    expect(allows[0]?.resources).toEqual(["${local.iam_arn}:role/${local.scopes[each.key].prefix}-*"]);
+    expect(allows[0]?.conditions).toEqual([]);
+    const keep = deploy().find((s) => s.sid === "KeepBoundariesAndDeployRoles");
+    expect(keep?.effect).toBe("Deny");
+    expect(keep?.actions).toEqual(
+      expect.arrayContaining(["iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole"]),
+    );
+  });
 
   it("creates or changes a role only with iam:PermissionsBoundary = the environment's boundary", () => {
     const writers = deploy().filter(

@@ -300,14 +300,14 @@ data "aws_iam_policy_document" "compute" {
     resources = ["arn:${local.partition}:lambda:*:${local.account}:function:${local.scopes[each.key].prefix}-*"]
   }
 
-  # Creating or changing a role (its trust, its policies, its boundary) is allowed only while the role
-  # carries this environment's boundary, so a role it makes can never do more than the boundary allows.
+  # Creating a role or changing its policies or boundary is allowed only while the role carries this
+  # environment's boundary, so a role it makes can never do more than the boundary allows. These are the
+  # role actions that carry the iam:PermissionsBoundary condition key (Service Authorization Reference).
   statement {
     sid    = "ProjectRolesWithBoundary"
     effect = "Allow"
     actions = [
-      "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
-      "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+      "iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
     ]
     resources = ["${local.iam_arn}:role/${local.scopes[each.key].prefix}-*"]
 
@@ -316,6 +316,19 @@ data "aws_iam_policy_document" "compute" {
       variable = "iam:PermissionsBoundary"
       values   = [local.scopes[each.key].boundary_arn]
     }
+  }
+
+  # Deleting a role and changing its trust, description or session length carry no iam:PermissionsBoundary
+  # key: under that condition AWS would deny them, and Terraform could neither replace nor destroy a role.
+  # Safe without it: every role under the prefix was created with the boundary (above), no boundary can
+  # be removed, and the deploy and plan roles are outside the prefix and denied below.
+  statement {
+    sid    = "ProjectRolesLifecycle"
+    effect = "Allow"
+    actions = [
+      "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+    ]
+    resources = ["${local.iam_arn}:role/${local.scopes[each.key].prefix}-*"]
   }
 
   statement {
