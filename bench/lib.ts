@@ -31,6 +31,12 @@ export function flag(args: string[], name: string, fallback: number): number {
   return Number.isFinite(value) ? value : fallback;
 }
 
+/** The comma-separated values after `--<name>`, or undefined when the flag is absent. */
+export function listFlag(args: string[], name: string): string[] | undefined {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? (args[index + 1] ?? "").split(",") : undefined;
+}
+
 export function table(rows: Row[]): string {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const widths = columns.map((column) =>

@@ -28,6 +28,7 @@ import type { RunReport } from "../src/mirror/report.ts";
 import {
   cliArgs,
   flag,
+  listFlag,
   MiB,
   median,
   REPO,
@@ -47,8 +48,8 @@ const TAG = "arm64_sequoia";
 const CLI = "hbsync sync (CLI) → fs";
 const BUNDLED = "sync engine (bundled) → fs";
 const GiB = 1024 * MiB;
-/** The groups of rows `--only` chooses from, in the order they run. */
 const PROFILES = join(RESULTS, "profiles");
+/** The groups of rows `--only` chooses from, in the order they run. */
 const GROUPS = ["sets", "tiny", "s3", "noop", "help", "serve", "memory"];
 
 export async function targets(args: string[]): Promise<Row[]> {
@@ -57,7 +58,7 @@ export async function targets(args: string[]): Promise<Row[]> {
   const scale = small ? 4 : 1;
   const load: string[] = [uptime()];
   ensureCliBuild();
-  const groups = args.includes("--only") ? (args[args.indexOf("--only") + 1] ?? "").split(",") : GROUPS;
+  const groups = listFlag(args, "only") ?? GROUPS;
   const unknown = groups.filter((group) => !GROUPS.includes(group));
   if (unknown.length > 0) throw new Error(`--only ${unknown.join(",")}: choose from ${GROUPS.join(",")}`);
   const want = (group: string) => groups.includes(group);

@@ -24,6 +24,7 @@ import {
   cliArgs,
   engineArgs,
   flag,
+  listFlag,
   MiB,
   median,
   mixedSizes,
@@ -74,6 +75,7 @@ export async function throughput(args: string[]): Promise<Row[]> {
   const baselineAt = args.indexOf("--baseline");
   const baseline = baselineAt >= 0 ? args[baselineAt + 1] : undefined;
   if (baselineAt >= 0 && !baseline) throw new Error("--baseline needs the folder of another checkout");
+  const only = listFlag(args, "only");
   const { rows } = await measureSet({
     totalMiB,
     count,
@@ -83,7 +85,7 @@ export async function throughput(args: string[]): Promise<Row[]> {
     s3: false,
     ...(args.includes("--size-kib") ? { sizeKiB: flag(args, "size-kib", 16) } : {}),
     ...(args.includes("--levers") ? { levers: LEVERS } : {}),
-    ...(args.includes("--only") ? { only: (args[args.indexOf("--only") + 1] ?? "").split(",") } : {}),
+    ...(only ? { only } : {}),
     ...(baseline ? { baseline: resolve(baseline) } : {}),
   });
   if (args.includes("--s3")) {

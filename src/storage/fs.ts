@@ -25,8 +25,8 @@
  *   checked (or created: a folder made here by mkdir inside a checked one is real) once per store and
  *   remembered; the next put into the same folder makes no further check.
  * - Temp files older than a day (left by a killed run) are removed when the store is first used.
- * - A write that fails with ENOSPC or EDQUOT (write, fsync, rename, mkdir, the flush's syncfs) is a StorageFullError
- *   naming the root; its temp file is removed, so the space it took is free again. `reserve` holds
+ * - A write that fails with ENOSPC or EDQUOT (write, fsync, rename, mkdir, the flush's syncfs) is a
+ *   StorageFullError naming the root; its temp file is removed, so the space it took is free again. `reserve` holds
  *   room back for the run's state and report, released when the disk fills (fs-reserve.ts).
  */
 
