@@ -35,9 +35,11 @@ import { randomUUID } from "node:crypto";
 import {
   closeSync,
   constants,
+  type Dirent,
   fstatSync,
   lstatSync,
   openSync,
+  readdirSync,
   readlinkSync,
   realpathSync,
   type Stats,
@@ -219,13 +221,20 @@ export class FsStore implements BlobStore {
     const realRoot = this.realRoot ?? (await this.init());
     const found = new Map<string, number>();
     const folders = new Map<string, boolean>([["", true]]);
+    const listed = listedParents(keys);
     const realFolder = (dir: string): boolean => {
       const known = folders.get(dir);
       if (known !== undefined) return known;
       const slash = dir.lastIndexOf("/");
-      const real =
-        realFolder(slash < 0 ? "" : dir.slice(0, slash)) &&
-        lstatOf(join(realRoot, dir))?.isDirectory() === true;
+      const parent = slash < 0 ? "" : dir.slice(0, slash);
+      let real = realFolder(parent);
+      if (real && listed.has(parent)) {
+        // Many folders to check in this one: its entries' types, read once, answer for all of them.
+        for (const entry of direntsOf(join(realRoot, parent)))
+          folders.set(parent === "" ? entry.name : `${parent}/${entry.name}`, entry.isDirectory());
+        listed.delete(parent);
+        real = folders.get(dir) ?? false;
+      } else if (real) real = lstatOf(join(realRoot, dir))?.isDirectory() === true;
       folders.set(dir, real);
       return real;
     };
@@ -612,6 +621,40 @@ export class FsStore implements BlobStore {
 
 /** Keys `sizes` checks between two turns of the event loop. */
 const SIZES_BATCH = 5000;
+
+/** A folder holding at least this many of the folders `sizes` checks is read once instead. */
+const LIST_FOLDERS_FROM = 64;
+
+/** The folders in which `keys` put at least LIST_FOLDERS_FROM distinct folders (`bottles/` of the OCI-style manifests). */
+function listedParents(keys: readonly string[]): Set<string> {
+  const childFolders = new Map<string, Set<string>>();
+  for (const key of keys) {
+    let end = key.lastIndexOf("/");
+    while (end > 0) {
+      const dir = key.slice(0, end);
+      const slash = dir.lastIndexOf("/");
+      const parent = slash < 0 ? "" : dir.slice(0, slash);
+      let children = childFolders.get(parent);
+      if (children === undefined) childFolders.set(parent, (children = new Set()));
+      if (children.has(dir)) break;
+      children.add(dir);
+      end = slash;
+    }
+  }
+  const parents = new Set<string>();
+  for (const [parent, children] of childFolders) if (children.size >= LIST_FOLDERS_FROM) parents.add(parent);
+  return parents;
+}
+
+/** A folder's entries with their types (a symlink is not a directory); none when it is unreadable. */
+function direntsOf(path: string): Dirent[] {
+  try {
+    return readdirSync(path, { withFileTypes: true });
+  } catch (error) {
+    if (["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG"].includes(errnoCode(error) ?? "")) return [];
+    throw error;
+  }
+}
 
 /** lstat without following a symlink; undefined when nothing (or no folder on the way) is there. */
 function lstatOf(path: string): Stats | undefined {

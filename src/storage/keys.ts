@@ -16,14 +16,23 @@ function problem(text: string, allowTrailingSlash: boolean): string | undefined 
   if (CONTROL_CHARS.test(text)) return "contains a control character";
   if (text.includes("\\")) return "contains a backslash";
   if (text.startsWith("/")) return "is absolute";
-  if (Buffer.byteLength(text, "utf8") > MAX_KEY_BYTES) return `is longer than ${MAX_KEY_BYTES} bytes`;
-  const segments = text.split("/");
-  if (allowTrailingSlash && segments.length > 1 && segments.at(-1) === "") segments.pop();
-  for (const segment of segments) {
-    if (segment === "") return "has an empty segment";
-    if (segment === "." || segment === "..") return `has a "${segment}" segment`;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: only a long key needs counting.
+  if (text.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(text, "utf8") > MAX_KEY_BYTES)
+    return `is longer than ${MAX_KEY_BYTES} bytes`;
+  // The segments, without splitting (the store checks every recorded key on each run).
+  const end = allowTrailingSlash && text.length > 1 && text.endsWith("/") ? text.length - 1 : text.length;
+  for (let start = 0; ; ) {
+    const slash = text.indexOf("/", start);
+    const stop = slash < 0 || slash >= end ? end : slash;
+    if (stop === start) return "has an empty segment";
+    if (stop - start <= 2) {
+      const segment = text.slice(start, stop);
+      if (segment === "." || segment === "..") return `has a "${segment}" segment`;
+    }
+    if (stop === end) break;
+    start = stop + 1;
   }
-  if (segments[0] === TEMP_DIR) return `uses the reserved folder ${TEMP_DIR}/`;
+  if (text === TEMP_DIR || text.startsWith(`${TEMP_DIR}/`)) return `uses the reserved folder ${TEMP_DIR}/`;
   return undefined;
 }
 

@@ -70,42 +70,56 @@ describe("storage/fs", () => {
       expect(await readFile(join(root, "bottles/b.tar.gz"), "utf8")).toBe("b");
     });
 
-    it("sizes reports for each key what list reports: real folders only, symlinks only to files inside", async () => {
-      const store = new FsStore(root);
-      await store.put("bottles/a.tar.gz", "aa");
-      await store.put("bottles/wget/manifests/1.0", "manifest");
-      await store.put("bottles/b.tar.gz", "bbb");
-      await mkdir(join(outside, "manifests"));
-      await writeFile(join(outside, "manifests", "1.0"), "planted");
-      await symlink(outside, join(root, "bottles", "evil")); // a folder leading outside
-      await symlink(join(root, "bottles", "wget"), join(root, "bottles", "alias")); // a folder inside
-      await symlink(join(root, "bottles", "b.tar.gz"), join(root, "bottles", "inside.tar.gz"));
-      await symlink(join(outside, "secret"), join(root, "bottles", "secret.tar.gz"));
-      const keys = [
-        "bottles/a.tar.gz",
-        "bottles/wget/manifests/1.0",
-        "bottles/b.tar.gz",
-        "bottles/evil/manifests/1.0",
-        "bottles/alias/manifests/1.0",
-        "bottles/inside.tar.gz",
-        "bottles/secret.tar.gz",
-        "bottles/gone.tar.gz",
-        "bottles/a.tar.gz/under-a-file",
-        "bottles/wget/manifests",
-      ];
+    it.each([
+      ["with an lstat per folder", 0],
+      // Past LIST_FOLDERS_FROM folders in one folder, sizes reads that folder's entries once instead.
+      ["with the folder holding 70 more folders read once", 70],
+    ])(
+      "sizes reports for each key what list reports: real folders only, symlinks only to files inside (%s)",
+      async (_how, padding) => {
+        const store = new FsStore(root);
+        const padded: Record<string, number> = {};
+        for (let i = 0; i < padding; i++) {
+          await store.put(`bottles/pad${i}/manifests/1`, "p");
+          padded[`bottles/pad${i}/manifests/1`] = 1;
+        }
+        await store.put("bottles/a.tar.gz", "aa");
+        await store.put("bottles/wget/manifests/1.0", "manifest");
+        await store.put("bottles/b.tar.gz", "bbb");
+        await mkdir(join(outside, "manifests"));
+        await writeFile(join(outside, "manifests", "1.0"), "planted");
+        await symlink(outside, join(root, "bottles", "evil")); // a folder leading outside
+        await symlink(join(root, "bottles", "wget"), join(root, "bottles", "alias")); // a folder inside
+        await symlink(join(root, "bottles", "b.tar.gz"), join(root, "bottles", "inside.tar.gz"));
+        await symlink(join(outside, "secret"), join(root, "bottles", "secret.tar.gz"));
+        const keys = [
+          "bottles/a.tar.gz",
+          "bottles/wget/manifests/1.0",
+          "bottles/b.tar.gz",
+          "bottles/evil/manifests/1.0",
+          "bottles/alias/manifests/1.0",
+          "bottles/inside.tar.gz",
+          "bottles/secret.tar.gz",
+          "bottles/gone.tar.gz",
+          "bottles/a.tar.gz/under-a-file",
+          "bottles/wget/manifests",
+          ...Object.keys(padded),
+        ];
 
-      const sizes = await store.sizes(keys);
+        const sizes = await store.sizes(keys);
 
-      const listed = new Map<string, number>();
-      for await (const entry of store.list("bottles/")) listed.set(entry.key, entry.size);
-      expect(Object.fromEntries(sizes)).toEqual({
-        "bottles/a.tar.gz": 2,
-        "bottles/b.tar.gz": 3,
-        "bottles/inside.tar.gz": 3,
-        "bottles/wget/manifests/1.0": 8,
-      });
-      expect(Object.fromEntries(sizes)).toEqual(Object.fromEntries(listed));
-    });
+        const listed = new Map<string, number>();
+        for await (const entry of store.list("bottles/")) listed.set(entry.key, entry.size);
+        expect(Object.fromEntries(sizes)).toEqual({
+          "bottles/a.tar.gz": 2,
+          "bottles/b.tar.gz": 3,
+          "bottles/inside.tar.gz": 3,
+          "bottles/wget/manifests/1.0": 8,
+          ...padded,
+        });
+        expect(Object.fromEntries(sizes)).toEqual(Object.fromEntries(listed));
+      },
+    );
 
     it("does not follow a symlinked file that points outside the root", async () => {
       await symlink(join(outside, "secret"), join(root, "state.json"));
