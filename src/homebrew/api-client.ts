@@ -1,7 +1,12 @@
 import { createHash, type KeyObject } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { InvalidUpstreamDataError, SignatureError } from "./errors.ts";
-import { BOTTLE_TAG, type RejectedEntry, validateFormulae } from "./formula-schema.ts";
+import {
+  BOTTLE_TAG,
+  type RejectedEntry,
+  type ValidatedFormulae,
+  validateFormulae,
+} from "./formula-schema.ts";
 import { discard, headerOf, joinUrl, networkError, readBody, statusError, USER_AGENT } from "./http.ts";
 import { createDispatcher, type HttpClientOptions, type HttpResponse, httpGet } from "./http-client.ts";
 import { HOMEBREW_KID, verifyJws } from "./jws.ts";
@@ -17,10 +22,19 @@ export interface ApiFile {
   sha256: string;
   /** The upstream's Last-Modified header, verbatim, when it sent one. */
   lastModified?: string;
+  /**
+   * For a `.jws.json`: its payload text, as the signature check read it out of the envelope (in
+   * memory only; parsePayload reads it instead of parsing the envelope again).
+   */
+  payload?: string;
 }
 
 export interface ApiIndex {
-  /** Entries of formula.jws.json that passed validation (see formula-schema.ts); empty without it. */
+  /**
+   * Entries of formula.jws.json that passed validation (see formula-schema.ts); empty without it.
+   * The client parses and validates the payload on the first read of `formulae` or `rejected`: a
+   * re-sync whose inputs are settled (src/mirror/settled.ts) never reads them.
+   */
   formulae: FormulaInfo[];
   /** The verified API files, formula.jws.json first (when the upstream has it). */
   files: ApiFile[];
@@ -99,19 +113,17 @@ export class HomebrewApiClient {
     const formulaFile = await this.fetchApiFile(FORMULA_INDEX, { optional });
     const files: ApiFile[] = [];
     const missing: string[] = [];
-    let formulae: FormulaInfo[] = [];
-    let rejected: RejectedEntry[] = [];
+    let validate = (): ValidatedFormulae => ({ formulae: [], rejected: [] });
     if (formulaFile === null) {
       missing.push(`${API_PREFIX}${FORMULA_INDEX}`);
     } else {
-      const payload = parsePayload(formulaFile, this.urlOf(FORMULA_INDEX));
-      if (!Array.isArray(payload)) {
-        throw new InvalidUpstreamDataError(
-          `${FORMULA_INDEX} payload is not a JSON array of formulae`,
-          this.urlOf(FORMULA_INDEX),
-        );
+      const url = this.urlOf(FORMULA_INDEX);
+      // The shape is checked now (a signed payload that is not an array stops the run before its
+      // first write); the entries are parsed and validated when first read.
+      if (!startsWith(formulaFile, "[")) {
+        throw new InvalidUpstreamDataError(`${FORMULA_INDEX} payload is not a JSON array of formulae`, url);
       }
-      ({ formulae, rejected } = validateFormulae(payload));
+      validate = () => validateFormulae(parsePayload(formulaFile, url) as unknown[]);
       files.push(formulaFile);
     }
     for (const name of OPTIONAL_API_FILES) {
@@ -123,7 +135,19 @@ export class HomebrewApiClient {
       parsePayload(file, this.urlOf(name));
       files.push(file);
     }
-    return { formulae, files, rejected, missing };
+    let validated: ValidatedFormulae | undefined;
+    return {
+      files,
+      missing,
+      get formulae() {
+        validated ??= validate();
+        return validated.formulae;
+      },
+      get rejected() {
+        validated ??= validate();
+        return validated.rejected;
+      },
+    };
   }
 
   /** `internal/packages.<tag>.jws.json`, verified; null when the upstream has none for the tag (404). */
@@ -134,8 +158,8 @@ export class HomebrewApiClient {
     const path = `internal/packages.${tag}.jws.json`;
     const file = await this.fetchApiFile(path, { optional: true });
     if (file === null) return null;
-    const payload = parsePayload(file, this.urlOf(path));
-    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    // The shape now; the entries when the plan reads them (internal-packages.ts).
+    if (!startsWith(file, "{")) {
       throw new InvalidUpstreamDataError(`${path} payload is not a JSON object`, this.urlOf(path));
     }
     return file;
@@ -171,9 +195,10 @@ export class HomebrewApiClient {
       return { bytes, lastModified };
     }, this.retry);
     if (result === null) return null;
+    let payload: string | undefined;
     if (path.endsWith(".jws.json")) {
       try {
-        verifyJws(Buffer.from(result.bytes).toString("utf8"), this.trustedKey, this.kid);
+        ({ payload } = verifyJws(Buffer.from(result.bytes).toString("utf8"), this.trustedKey, this.kid));
       } catch (error) {
         if (error instanceof SignatureError) {
           throw new SignatureError(`${url}: ${error.message}`, { cause: error, source: url });
@@ -187,6 +212,7 @@ export class HomebrewApiClient {
       sha256: createHash("sha256").update(result.bytes).digest("hex"),
     };
     if (result.lastModified !== null) file.lastModified = result.lastModified;
+    if (payload !== undefined) file.payload = payload;
     return file;
   }
 
@@ -196,13 +222,25 @@ export class HomebrewApiClient {
 }
 
 /** The payload of an already verified `.jws.json`, parsed. */
-function parsePayload(file: ApiFile, url: string): unknown {
-  const envelope = JSON.parse(Buffer.from(file.bytes).toString("utf8")) as { payload: string };
+export function parsePayload(file: ApiFile, url: string): unknown {
+  const text =
+    file.payload ?? (JSON.parse(Buffer.from(file.bytes).toString("utf8")) as { payload: string }).payload;
   try {
-    return JSON.parse(envelope.payload);
+    return JSON.parse(text);
   } catch (error) {
     throw new InvalidUpstreamDataError(`the signed payload of ${url} is not valid JSON`, url, {
       cause: error,
     });
   }
+}
+
+/** True when the verified payload's first non-blank character is `first` (`[` or `{`). */
+function startsWith(file: ApiFile, first: string): boolean {
+  const text = file.payload ?? "";
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === " " || char === "\n" || char === "\r" || char === "\t") continue;
+    return char === first;
+  }
+  return false;
 }

@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, type KeyObject, sign, verify } from "node:crypto";
+import { constants, createPrivateKey, createVerify, type KeyObject, sign } from "node:crypto";
 import { SignatureError } from "./errors.ts";
 
 /**
@@ -55,12 +55,14 @@ export function verifyJws(text: string, key: KeyObject, kid: string = HOMEBREW_K
   if (!BASE64URL.test(entry.signature)) {
     throw new SignatureError("signature mismatch: the signature is not base64url");
   }
-  const signingInput = Buffer.from(`${entry.protected}.${document.payload}`, "utf8");
   let ok = false;
   try {
-    ok = verify(
-      "sha512",
-      signingInput,
+    // The signing input is `protected + "." + payload` as UTF-8; the verifier encodes the strings itself
+    // (no 80 MB Buffer of the joined text for formula.jws.json).
+    const verifier = createVerify("sha512");
+    verifier.update(`${entry.protected}.`, "utf8");
+    verifier.update(document.payload, "utf8");
+    ok = verifier.verify(
       { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_LENGTH },
       Buffer.from(entry.signature, "base64url"),
     );

@@ -9,9 +9,10 @@ import { type Lease, LOCK_KEY } from "./lock.ts";
 import { ManifestWriter } from "./manifest-writer.ts";
 import { runPool } from "./pool.ts";
 import { fetchPortableRuby } from "./portable-ruby.ts";
-import { type StoredPlan, toRunError } from "./prepare.ts";
+import { PLANS_PREFIX, type StoredPlan, toRunError } from "./prepare.ts";
 import type { ProgressListener } from "./progress.ts";
 import { emptyReport, type RunReport, runReportKey } from "./report.ts";
+import { type SettledRecord, settledRecord } from "./settled.ts";
 import { loadState, type MirrorState, readBytes, STATE_KEY, saveState, writeJson } from "./state.ts";
 import {
   type BlobSource,
@@ -58,6 +59,13 @@ export interface ExecuteOptions {
    * (src/mirror/shards.ts) records its part instead: it never writes the state other shards share.
    */
   record?: StateRecord;
+  /**
+   * This execution carries out the whole plan (not a slice or a shard of it): when it publishes, the
+   * state it records says the mirror is settled for the plan's inputs (src/mirror/settled.ts).
+   */
+  settles?: boolean;
+  /** The state as the planner left it moments ago in this process (default: loaded from the store). */
+  state?: MirrorState;
 }
 
 /** Reads the state a run starts from and records what it finished. */
@@ -126,6 +134,7 @@ async function execute(run: Run): Promise<RunReport> {
   await commit(run);
   await prune(run);
   await pruneLayouts(run);
+  await prunePlans(run);
   for (const ref of run.plan.api) if (ref.staged) await run.store.delete(ref.staged);
   return run.report;
 }
@@ -159,6 +168,8 @@ interface Run {
   starting: AbortSignal;
   /** The first write that found the store full (ENOSPC/EDQUOT), if any. */
   full: StorageFullError | undefined;
+  /** Set once the run has published everything it planned (`commit`, with `settles`). */
+  settled: SettledRecord | undefined;
   /** Bytes of the bottles this run has stored (transferred or adopted). */
   storedBytes: number;
   /** True when `error` is a full store: records the first one and stops new tasks from starting. */
@@ -191,7 +202,7 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
       message: `${entry.name} was rejected (${entry.reason}); the API would name its bottles, so it is not published: add it to mirror.formulae.exclude to publish without it`,
     });
   }
-  const loaded = await (options.record ? options.record.load() : loadState(store));
+  const loaded = options.state ?? (await (options.record ? options.record.load() : loadState(store)));
   const state = { ...loaded, manifests: loaded.manifests ?? {} };
   // What the planner found gone from the store (the plan moves it again if the index still names it).
   for (const key of plan.forgotten ?? []) {
@@ -223,6 +234,7 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
     signal,
     starting: starting.signal,
     full: undefined,
+    settled: undefined,
     storedBytes: 0,
     noteFull: (error) => {
       const full = storageFullIn(error, store.location);
@@ -462,8 +474,51 @@ async function pruneLayouts(run: Run): Promise<void> {
   await run.time("prune", () => pruneOciLayout({ store: run.store, state: run.state, enabled, report: oci }));
   if (enabled || oci.pruned > 0) run.report.layouts = { oci };
   if (oci.pruned === before && enabled) return;
-  await saveState(run.store, run.state, run.now());
+  await saveState(run.store, run.state, run.now(), { settled: run.settled });
   await finish(run);
+}
+
+/** Plans kept besides the run's own: the newest ones (`hbsync status` reads the last successful run's). */
+export const PLANS_KEPT = 20;
+
+/**
+ * After a complete run: the plans (and what was staged beside them) of all but the newest PLANS_KEPT
+ * earlier runs. A plan is only needed while its run goes on, and no other run goes on while this one
+ * holds the lease; without this, `_sync/plans/` grows by a plan per run (5 MB at 50,000 entries).
+ */
+async function prunePlans(run: Run): Promise<void> {
+  if (!run.options.settles || !publishes(run)) return;
+  if (!(await stillLeased(run.options.lease, run.signal))) return;
+  const runs = new Map<string, { runId: string; keys: string[]; planned: number }>();
+  for await (const object of run.store.list(PLANS_PREFIX)) {
+    const rest = object.key.slice(PLANS_PREFIX.length);
+    const slash = rest.indexOf("/");
+    const runId = slash < 0 ? rest.replace(/\.json$/, "") : rest.slice(0, slash);
+    if (runId === run.plan.runId) continue;
+    const entry = runs.get(runId) ?? { runId, keys: [], planned: 0 };
+    entry.keys.push(object.key);
+    // When the plan itself was written (what was staged beside it may be older or newer).
+    if (slash < 0) entry.planned = object.modified.getTime();
+    runs.set(runId, entry);
+  }
+  // Newest first; run ids made by `newRunId` sort by time too, for plans written in the same millisecond.
+  const old = [...runs.values()]
+    .sort((a, b) => b.planned - a.planned || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0))
+    .slice(PLANS_KEPT);
+  if (old.length === 0) return;
+  run.emit({ type: "phase", phase: "prune", detail: `the plans of ${old.length} earlier runs` });
+  // Housekeeping after the run published: a delete that fails is said, and retried by the next run.
+  await run
+    .time("prune", async () => {
+      for (const entry of old) for (const key of entry.keys) await run.store.delete(key);
+    })
+    .catch((error: unknown) =>
+      run.emit({
+        type: "phase",
+        phase: "prune",
+        detail: `old plans left for the next run: ${errorMessage(error)}`,
+      }),
+    );
 }
 
 /**
@@ -559,6 +614,7 @@ async function commit(run: Run): Promise<void> {
       report.counts.superseded++;
     }
   }
+  if (run.options.settles) run.settled = settledRecord(plan);
   await record(run, state);
   await finish(run);
 }
@@ -598,6 +654,7 @@ async function recordEscape(run: Run, error: unknown): Promise<HbsyncError> {
   if (run.noteFull(error) && run.full) return outOfSpace(run, run.full);
   const { report } = run;
   report.status = "failed";
+  run.settled = undefined;
   report.errors.push(toRunError("(run)", error));
   report.counts.failed = report.errors.length;
   await record(run, run.state).catch(() => {});
@@ -617,6 +674,7 @@ async function recordEscape(run: Run, error: unknown): Promise<HbsyncError> {
 async function outOfSpace(run: Run, full: StorageFullError): Promise<RunOutOfSpaceError> {
   const { report, plan, state } = run;
   report.status = "failed";
+  run.settled = undefined;
   // What was held back for this moment: the state and the report fit in it.
   await run.store.releaseReserve?.().catch(() => {});
   if (!report.errors.some((error) => error.message.includes(full.message)))
@@ -659,7 +717,9 @@ async function stillLeased(lease: Lease | undefined, signal: AbortSignal): Promi
 /** Records the state where the run records it (the state, or a shard's part). */
 function record(run: Run, state: MirrorState): Promise<void> {
   const sink = run.options.record;
-  return sink ? sink.save(state, run.now()) : saveState(run.store, state, run.now());
+  return sink
+    ? sink.save(state, run.now())
+    : saveState(run.store, state, run.now(), { settled: run.settled });
 }
 
 /** Writes the run report (the caller's `reportKey`, default `_sync/runs/<runId>.json`). */

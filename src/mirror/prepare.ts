@@ -22,6 +22,7 @@ import {
 } from "./plan.ts";
 import { runPool } from "./pool.ts";
 import type { RunError } from "./report.ts";
+import { settledInputs, settledPlan } from "./settled.ts";
 import type { PlanShards } from "./shards.ts";
 import { loadState, type MirrorState, readText, writeJson } from "./state.ts";
 import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
@@ -86,13 +87,15 @@ export interface LoadedIndex {
 export async function loadIndex(api: IndexSource, tags: readonly string[]): Promise<LoadedIndex> {
   const fetched = await fetchBoth(api, tags);
   const apiFiles = [...fetched.index.files];
+  for (const file of fetched.internal.values()) if (file !== null) apiFiles.push(file);
+  return { index: fetched.index, apiFiles, internal: readPackagesFiles(fetched.internal) };
+}
+
+/** The per-tag files the upstream has, parsed for planning. */
+function readPackagesFiles(files: ReadonlyMap<string, ApiFile | null>): Map<string, ParsedPackages> {
   const internal = new Map<string, ParsedPackages>();
-  for (const [tag, file] of fetched.internal) {
-    if (file === null) continue;
-    apiFiles.push(file);
-    internal.set(tag, readPackagesFile(file, tag));
-  }
-  return { index: fetched.index, apiFiles, internal };
+  for (const [tag, file] of files) if (file !== null) internal.set(tag, readPackagesFile(file, tag));
+  return internal;
 }
 
 /**
@@ -139,6 +142,8 @@ export interface StoredPlan extends SyncPlan {
   byTag: ReturnType<typeof bytesByTag>;
   /** Set when the orchestrator split the run over several ECS tasks (src/mirror/shards.ts). */
   shards?: PlanShards;
+  /** The digest of what the plan was made from (src/mirror/settled.ts; absent in older plans). */
+  inputs?: string;
 }
 
 export interface PreparedSync {
@@ -153,8 +158,13 @@ export interface PreparedSync {
    */
   listed: ReadonlySet<string> | undefined;
   durationsMs: Record<string, number>;
-  /** What the plan was made from (in memory only): `hbsync plan --explain` asks it again. */
-  planInput: PlanInput;
+  /**
+   * What the plan was made from (in memory only): `hbsync plan --explain` asks it again. Parsed on the
+   * first call when the run was settled (src/mirror/settled.ts) and so never planned.
+   */
+  planInput: () => PlanInput;
+  /** The state the plan was made against, minus what the check found gone (for executePlan). */
+  state: MirrorState;
 }
 
 export interface PrepareOptions {
@@ -177,6 +187,8 @@ export interface PrepareOptions {
    * API files re-published; those the index no longer names are pruned once the run succeeds.
    */
   forget?: readonly string[];
+  /** Plan in full even when the state is settled for these inputs (src/mirror/settled.ts). */
+  replan?: boolean;
 }
 
 export const PLANS_PREFIX = "_sync/plans/";
@@ -236,20 +248,16 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     try {
       return await step();
     } finally {
-      durationsMs[name] = Math.round(performance.now() - started);
+      durationsMs[name] = (durationsMs[name] ?? 0) + Math.round(performance.now() - started);
     }
   };
   const { settings } = options;
 
   options.onPhase?.("index", "fetching and verifying the Homebrew API");
-  const { index, apiFiles, internal } = await time("index", () => loadIndex(options.api, settings.tags));
+  const fetched = await time("index", () => fetchBoth(options.api, settings.tags));
+  const { index } = fetched;
+  const apiFiles = [...index.files, ...[...fetched.internal.values()].filter((file) => file !== null)];
 
-  options.onPhase?.(
-    "plan",
-    index.missing.includes(FORMULA_INDEX_KEY)
-      ? `from ${[...internal.keys()].map((tag) => `internal/packages.${tag}`).join(", ")} (the upstream has no ${FORMULA_INDEX_KEY})`
-      : `${index.formulae.length} formulae`,
-  );
   const state = await loadState(options.store);
   // The state says what was stored; the store says what is there now (a file deleted by hand, a
   // bucket restored from a backup). What is gone is planned again rather than kept, so the API never
@@ -281,17 +289,56 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     delete state.api?.[key];
     delete state.oci?.[key];
   }
-  const planInput: PlanInput = {
-    formulae: index.formulae,
-    internal,
-    state,
+  let input: PlanInput | undefined;
+  // Parsed and validated only when planned from (a settled run never reads the entries).
+  const planInput = (): PlanInput => {
+    input ??= {
+      formulae: index.formulae,
+      internal: readPackagesFiles(fetched.internal),
+      state,
+      tags: settings.tags,
+      include: settings.include,
+      exclude: settings.exclude,
+      now: now(),
+      retentionDays: settings.retentionDays,
+    };
+    return input;
+  };
+  const inputs = settledInputs({
+    apiFiles,
+    missing: index.missing,
     tags: settings.tags,
     include: settings.include,
     exclude: settings.exclude,
-    now: now(),
-    retentionDays: settings.retentionDays,
-  };
-  const plan = await time("plan", async () => planSync(planInput));
+  });
+  const settled =
+    missing.length === 0 && damaged.size === 0 && !options.replan
+      ? settledPlan(state, inputs, now(), settings.retentionDays)
+      : undefined;
+  let formulaeCount: number;
+  let plan: SyncPlan;
+  let indexRejected: RejectedFormula[] = [];
+  if (settled) {
+    ({ formulaeCount, ...plan } = settled);
+    options.onPhase?.(
+      "plan",
+      `settled: the signed index and the selection are those of the last complete run (${formulaeCount} formulae), nothing to plan`,
+    );
+  } else {
+    await time("index", async () => planInput());
+    formulaeCount = index.formulae.length;
+    options.onPhase?.(
+      "plan",
+      index.missing.includes(FORMULA_INDEX_KEY)
+        ? `from ${[...fetched.internal.keys()].map((tag) => `internal/packages.${tag}`).join(", ")} (the upstream has no ${FORMULA_INDEX_KEY})`
+        : `${formulaeCount} formulae`,
+    );
+    plan = await time("plan", async () => planSync(planInput()));
+    // Entries the config does not ask for are not mirrored anyway: they never block publishing.
+    indexRejected = index.rejected
+      .filter((entry) => isNameSelected(String(entry.name), settings.include, settings.exclude))
+      .map((entry) => ({ name: String(entry.name), reason: entry.reason }));
+  }
 
   // A damaged object the index no longer names cannot be fetched again: delete it after a successful
   // run (with the other prunes), so no key keeps bytes that match nothing.
@@ -340,13 +387,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     const size = sizes.get(transfer.key);
     return size === undefined ? transfer : { ...transfer, size };
   });
-  const rejected: RejectedFormula[] = [
-    // Entries the config does not ask for are not mirrored anyway: they never block publishing.
-    ...index.rejected
-      .filter((entry) => isNameSelected(String(entry.name), settings.include, settings.exclude))
-      .map((entry) => ({ name: String(entry.name), reason: entry.reason })),
-    ...plan.rejected,
-  ];
+  const rejected: RejectedFormula[] = [...indexRejected, ...plan.rejected];
   const byTag = bytesByTag(transfers);
   const totals = Object.values(byTag).reduce(
     (sum, tag) => ({
@@ -362,8 +403,9 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     createdAt: now().toISOString(),
     location: options.store.location,
     settings,
-    formulaeCount: index.formulae.length,
+    formulaeCount,
     ...plan,
+    inputs,
     transfers,
     rejected,
     api: apiFiles.map((file) => ({
@@ -378,13 +420,16 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     totals,
     byTag,
   };
-  return { plan: stored, apiFiles, manifests, listed, durationsMs, planInput };
+  return { plan: stored, apiFiles, manifests, listed, durationsMs, planInput, state };
 }
 
 /** A verified `internal/packages.<tag>.jws.json`, read for planning (brew 6 installs from it). */
 function readPackagesFile(file: ApiFile, tag: string): ParsedPackages {
   try {
-    return parseInternalPackages(jwsPayload(file.bytes), tag);
+    return parseInternalPackages(
+      file.payload === undefined ? jwsPayload(file.bytes) : JSON.parse(file.payload),
+      tag,
+    );
   } catch (error) {
     throw new InvalidUpstreamDataError(
       `${file.key} is not a usable packages file: ${errorMessage(error)}`,

@@ -1,5 +1,6 @@
 import type { BlobStore } from "../storage/blob-store.ts";
 import { StateError } from "./errors.ts";
+import type { SettledRecord } from "./settled.ts";
 
 export const STATE_KEY = "_sync/state.json";
 
@@ -35,6 +36,11 @@ export interface MirrorState {
    * `portable-ruby`), as the published brew's vendor files name them (src/mirror/portable-ruby.ts).
    */
   portableRuby?: Record<string, StateEntry>;
+  /**
+   * Set by a run that published everything it planned: what it was planned from (src/mirror/settled.ts).
+   * Any other write of the state drops it (`saveState`).
+   */
+  settled?: SettledRecord;
 }
 
 /** One object of the OCI layout: a second name for the bytes of `source`. */
@@ -108,7 +114,21 @@ export function parseState(text: string): MirrorState {
     ...(isRecord(value.portableRuby)
       ? { portableRuby: checkEntries(value.portableRuby, "portableRuby") }
       : {}),
+    ...settledOf(value.settled),
   };
+}
+
+/** A readable settled record, or nothing (an unreadable one only costs a full plan). */
+function settledOf(value: unknown): { settled?: SettledRecord } {
+  if (!isRecord(value) || typeof value.inputs !== "string" || typeof value.formulaeCount !== "number")
+    return {};
+  const settled: SettledRecord = { inputs: value.inputs, formulaeCount: value.formulaeCount };
+  if (isRecord(value.sources)) settled.sources = value.sources as NonNullable<SettledRecord["sources"]>;
+  if (Array.isArray(value.missingDependencies))
+    settled.missingDependencies = value.missingDependencies as NonNullable<
+      SettledRecord["missingDependencies"]
+    >;
+  return { settled };
 }
 
 function checkEntries(raw: Record<string, unknown>, field: string): Record<string, StateEntry> {
@@ -145,9 +165,21 @@ function checkEntries(raw: Record<string, unknown>, field: string): Record<strin
  * The state is the commit point: every object put with `deferSync` before it (bottles, manifests, API
  * files) is flushed to disk first, so the state never names an object a power loss could take back.
  */
-export async function saveState(store: BlobStore, state: MirrorState, now: Date = new Date()): Promise<void> {
+export async function saveState(
+  store: BlobStore,
+  state: MirrorState,
+  now: Date = new Date(),
+  options: { settled?: SettledRecord | undefined } = {},
+): Promise<void> {
+  // Any write but a settled run's drops the record: the state it described is no longer this one.
+  const { settled: _previous, ...rest } = state;
+  const settled = options.settled === undefined ? {} : { settled: options.settled };
   // Serialised BEFORE the flush: transfers that finish while it runs are not in this document.
-  const document = JSON.stringify({ ...state, updatedAt: now.toISOString() } satisfies MirrorState);
+  const document = JSON.stringify({
+    ...rest,
+    ...settled,
+    updatedAt: now.toISOString(),
+  } satisfies MirrorState);
   await store.flush?.();
   await store.put(STATE_KEY, document, { contentType: "application/json" });
 }

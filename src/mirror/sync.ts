@@ -38,6 +38,8 @@ export interface SyncOptions {
   saveIntervalMs?: number;
   /** Re-hash every recorded object first and fetch again what does not match (see prepareSync). */
   verifyExisting?: boolean;
+  /** Plan in full even when the mirror is settled for these inputs (src/mirror/settled.ts). */
+  replan?: boolean;
   /** Recorded keys known to be damaged: fetched again (see prepareSync). */
   forget?: readonly string[];
   /** mirror.brew_git: publish brew's own repository after the bottles and the API (git/publish.ts). */
@@ -86,6 +88,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
       emit({ type: "phase", phase, ...(detail ? { detail } : {}) }),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.verifyExisting ? { verifyExisting: true } : {}),
+    ...(options.replan ? { replan: true } : {}),
     ...(options.forget ? { forget: options.forget } : {}),
   };
 
@@ -136,7 +139,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   const stopRenewing = lease.keepAlive((error) => controller.abort(error));
   try {
     const prepared = await prepareSync({ ...prepareOptions, api: indexOnce, signal: controller.signal });
-    prepared.durationsMs.index = indexMs;
+    prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + indexMs;
     const plan = await writePlan(store, prepared);
     const report = await executePlan({
       store,
@@ -145,6 +148,8 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
       apiFiles: prepared.apiFiles,
       manifests: prepared.manifests,
       listed: prepared.listed,
+      state: prepared.state,
+      settles: true,
       durationsMs: prepared.durationsMs,
       startedAt,
       now,

@@ -200,6 +200,7 @@ export async function runPlan(deps: RunPlanDeps, request: RunPlanRequest): Promi
       registry: deps.registry,
       plan: finalPlan,
       signal: controller.signal,
+      settles: true,
       startedAt: new Date(plan.createdAt),
       now,
       ...(deps.retry ? { retry: deps.retry } : {}),

@@ -33,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
       });
       const plan = prepared.plan;
       if (explain !== undefined) {
-        const explanations = explainFormula(prepared.planInput, explain);
+        const explanations = explainFormula(prepared.planInput(), explain);
         if (flags.json) ctx.output.json({ formula: explain, tags: explanations });
         else
           for (const explanation of explanations) ctx.output.out(describeExplanation(explain, explanation));

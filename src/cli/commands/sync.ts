@@ -48,6 +48,7 @@ interface SyncFlags {
   dryRun?: boolean;
   runId?: string;
   verifyExisting?: boolean;
+  replan?: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -58,6 +59,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option(
       "--verify-existing",
       "re-hash every object already mirrored first, and fetch again each one whose bytes do not match",
+    )
+    .option(
+      "--replan",
+      "plan from the parsed index even when the last run settled the mirror for the same signed index and selection",
     )
     .option(
       "--upstream-brew-git <url>",
@@ -74,6 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
         print: flags.json ? "json" : "text",
         dryRun: Boolean(syncFlags.dryRun),
         verifyExisting: Boolean(syncFlags.verifyExisting),
+        replan: Boolean(syncFlags.replan),
         brewGit: true,
         ...(syncFlags.runId ? { runId: syncFlags.runId } : {}),
       });
@@ -91,6 +97,8 @@ export interface RunSyncOptions {
   dryRun?: boolean;
   runId?: string;
   verifyExisting?: boolean;
+  /** Plan in full even when the mirror is settled for these inputs (src/mirror/settled.ts). */
+  replan?: boolean;
   /** Recorded keys known to be damaged (verify --repair). */
   forget?: readonly string[];
   /** Run the brew git phase when mirror.brew_git is on (`sync`; not `verify --repair`). */
@@ -127,6 +135,7 @@ export async function runSync(
       onProgress: progress.onProgress,
       signal: controller.signal,
       ...(options.verifyExisting ? { verifyExisting: true } : {}),
+      ...(options.replan ? { replan: true } : {}),
       ...(options.forget ? { forget: options.forget } : {}),
       ...(options.brewGit && resolved.brewGit && !options.dryRun
         ? {

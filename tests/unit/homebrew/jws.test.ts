@@ -52,6 +52,14 @@ describe("homebrew/jws", () => {
       expect(verifyJws(JSON.stringify(document, null, 2), publicKey).payload).toBe(payload);
     });
 
+    it("verifies the UTF-8 bytes of a payload with multibyte characters, and refuses one changed character", () => {
+      const text = signJws(JSON.stringify([{ name: "café", desc: "Zeichen für 🍺 — “quoted”" }]), privateKey);
+
+      expect(verifyJws(text, publicKey).payload).toContain("🍺");
+      // Same length in UTF-16, other UTF-8 bytes: only a check over the encoded bytes notices.
+      expect(() => verifyJws(text.replace("🍺", "🍻"), publicKey)).toThrow(/signature mismatch/);
+    });
+
     it("salts with the digest length, as Ruby's verify_pss(salt_length: :digest) expects", () => {
       const text = signWithHeader({ alg: "PS512", b64: false, crit: ["b64"] });
 
