@@ -12,7 +12,7 @@
  * and with --s3 a smaller set (--s3-total-mib) synced by the CLI into s3rver next to curl on that set.
  * --profile writes a V8 CPU profile of the engine run to bench/results/profiles/.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { startEmulator } from "../src/emulator/emulator.ts";
@@ -153,6 +153,8 @@ export async function measureSet(set: {
     const bundle = await bundleEngine(dir);
     const baselineBundle = set.baseline ? await bundleEngine(dir, set.baseline, "baseline") : undefined;
     const curlDir = join(dir, "curl");
+    const trash = new Trash(join(dir, "trash"), bytes);
+    const settle = (path: string): Promise<void> => trash.put(path);
     const list = bottles
       .map(
         (bottle) =>
@@ -356,16 +358,40 @@ interface RequestCounter {
   close(): Promise<void>;
 }
 
+/** The trash is emptied once it holds this much (between runs, untimed). */
+const TRASH_LIMIT = 4 * 1024 * MiB;
+
 /**
- * Removes a run's output, then writes the removal back (`sync -f`, not timed). Without the write-back
- * the next run pays for this one's deletions: on an ext4 without a journal (this VM's disk), every new
- * inode skips the inodes deleted in the last 5 s whose table block is still dirty (`recently_deleted`
- * in fs/ext4/ialloc.c), one by one. A run that makes 4 inodes per bottle (bottle, manifest, two
- * folders) against curl's 1 then spent 18 % of its CPU there (perf record, 2,000 × 16 KiB).
+ * Where a run's output goes when it is done: renamed aside, not deleted, so the next run does not pay
+ * for this one's deletions. On ext4 (this VM's disk has no journal), a new inode skips every inode
+ * deleted in the last `dirty_expire_centisecs` (30 s) whose inode-table block is still in the buffer
+ * cache (`recently_deleted` in fs/ext4/ialloc.c), one lookup each, and `sync -f` does not help: the
+ * block stays cached. With deletions between runs, 16 % of a 2,000 × 16 KiB sync's CPU was there
+ * (perf record), against curl's 1 inode per bottle to our 4 (bottle, manifest, two folders), and the
+ * run took 4.8–5.4 s instead of 3.7–4.3 s. The trash is emptied (then written back) only once it
+ * holds TRASH_LIMIT: never inside a small set, every other run of a 2 GiB one (a few thousand inodes
+ * per run there, next to 2 GiB of data).
  */
-async function settle(path: string): Promise<void> {
-  await rm(path, { recursive: true, force: true });
-  await runChild("sync", ["-f", dirname(path)]);
+class Trash {
+  private held = 0;
+  private count = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly bytesPerRun: number,
+  ) {}
+
+  async put(path: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await rename(path, join(this.dir, String(this.count++))).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+    });
+    this.held += this.bytesPerRun;
+    if (this.held < TRASH_LIMIT) return;
+    await rm(this.dir, { recursive: true, force: true });
+    await runChild("sync", ["-f", dirname(this.dir)]);
+    this.held = 0;
+  }
 }
 
 /** A bottle's file name, with or without its rebuild number (`….bottle.tar.gz`, `….bottle.1.tar.gz`). */
