@@ -9,8 +9,14 @@
  *   vi.mock("node:fs/promises", async (importOriginal) =>
  *     (await import("../../helpers/fs-faults.ts")).faultyFs(await importOriginal()));
  *
+ * and the same for the synchronous calls of node:fs (a small put is written and renamed with them):
+ *
+ *   vi.mock("node:fs", async (importOriginal) =>
+ *     (await import("../../helpers/fs-faults.ts")).faultySyncFs(await importOriginal()));
+ *
  * then set `fsFaults` in a test and `resetFsFaults()` after it. Untouched, it changes nothing.
  */
+import type * as Fs from "node:fs";
 import type * as FsPromises from "node:fs/promises";
 import { constants } from "node:os";
 
@@ -135,12 +141,9 @@ export function faultyFs(real: typeof FsPromises): typeof FsPromises {
     });
   };
   const rename: typeof real.rename = async (from, to) => {
-    if (failing("rename")) fail("rename", "rename", ` '${String(from)}' -> '${String(to)}'`);
+    failRename(from, to);
     await real.rename(from, to);
-    free(String(to));
-    const moved = sizes.get(String(from));
-    sizes.delete(String(from));
-    if (moved !== undefined) sizes.set(String(to), moved);
+    renamed(from, to);
   };
   const unlink: typeof real.unlink = async (path) => {
     await real.unlink(path);
@@ -148,9 +151,42 @@ export function faultyFs(real: typeof FsPromises): typeof FsPromises {
   };
   const rm: typeof real.rm = async (path, options) => {
     await real.rm(path, options);
-    const prefix = `${String(path)}/`;
-    for (const known of [...sizes.keys()])
-      if (known === String(path) || known.startsWith(prefix)) free(known);
+    removed(path);
   };
   return { ...real, open: open as typeof real.open, rename, unlink, rm };
+}
+
+/** node:fs with the same quota and failures, for its synchronous writeFileSync, renameSync and rmSync. */
+export function faultySyncFs(real: typeof Fs): typeof Fs {
+  const writeFileSync = ((path: Fs.PathOrFileDescriptor, data: unknown, options?: unknown) => {
+    charge(String(path), byteLength(data));
+    return (real.writeFileSync as (...a: unknown[]) => void)(path, data, options);
+  }) as typeof real.writeFileSync;
+  const renameSync: typeof real.renameSync = (from, to) => {
+    failRename(from, to);
+    real.renameSync(from, to);
+    renamed(from, to);
+  };
+  const rmSync: typeof real.rmSync = (path, options) => {
+    real.rmSync(path, options);
+    removed(path);
+  };
+  return { ...real, writeFileSync, renameSync, rmSync };
+}
+
+function failRename(from: Fs.PathLike, to: Fs.PathLike): void {
+  if (failing("rename")) fail("rename", "rename", ` '${String(from)}' -> '${String(to)}'`);
+}
+
+/** A rename over a file frees what that file held; the moved file keeps what it holds. */
+function renamed(from: Fs.PathLike, to: Fs.PathLike): void {
+  free(String(to));
+  const moved = sizes.get(String(from));
+  sizes.delete(String(from));
+  if (moved !== undefined) sizes.set(String(to), moved);
+}
+
+function removed(path: Fs.PathLike): void {
+  const prefix = `${String(path)}/`;
+  for (const known of [...sizes.keys()]) if (known === String(path) || known.startsWith(prefix)) free(known);
 }

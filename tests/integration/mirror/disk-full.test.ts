@@ -16,6 +16,10 @@ import { expectedBottles, TAGS, walkFiles } from "./helpers.ts";
 vi.mock("node:fs/promises", async (importOriginal) =>
   (await import("../../helpers/fs-faults.ts")).faultyFs(await importOriginal()),
 );
+// Bottles and manifests this small are written with node:fs's synchronous calls (FsStore.putSmall).
+vi.mock("node:fs", async (importOriginal) =>
+  (await import("../../helpers/fs-faults.ts")).faultySyncFs(await importOriginal()),
+);
 
 describe("hbsync sync on a disk that fills up (CLI, emulator on loopback)", () => {
   const emulator = withEmulator({

@@ -10,6 +10,9 @@ import { type FaultPoint, type FullCode, fsFaults, resetFsFaults } from "../../h
 vi.mock("node:fs/promises", async (importOriginal) =>
   (await import("../../helpers/fs-faults.ts")).faultyFs(await importOriginal()),
 );
+vi.mock("node:fs", async (importOriginal) =>
+  (await import("../../helpers/fs-faults.ts")).faultySyncFs(await importOriginal()),
+);
 
 // A full disk at each point of a put where the kernel can say so (write, fsync, rename), with the
 // errors as Node raises them: the store reports a StorageFullError naming its root, and nothing
@@ -39,14 +42,32 @@ describe("storage/fs on a full disk", () => {
     ["EDQUOT", "rename"],
   ];
 
+  // A streamed put (temp file on the thread pool, fsync'd), and a small deferred one (written with
+  // synchronous calls, made durable by the next flush: no fsync of its own).
+  const puts: Array<[string, (store: FsStore) => Promise<unknown>]> = [
+    [
+      "a streamed put",
+      (target) => target.put("bottles/a.tar.gz", Readable.from([Buffer.from("new "), Buffer.from("bytes")])),
+    ],
+    [
+      "a small deferred put",
+      (target) => target.put("bottles/a.tar.gz", Buffer.from("new bytes"), { deferSync: true }),
+    ],
+  ];
+  const putCases = puts.flatMap(([how, put]) =>
+    cases
+      .filter(([, point]) => how === "a streamed put" || point !== "fsync")
+      .map(([code, point]) => [code, point, how, put] as const),
+  );
+
   describe("FsStore.put", () => {
-    it.each(cases)(
-      "%s at %s: a StorageFullError naming the root; the old object stays whole",
-      async (code, point) => {
+    it.each(putCases)(
+      "%s at %s of %s: a StorageFullError naming the root; the old object stays whole",
+      async (code, point, _how, putWith) => {
         fsFaults.code = code;
         fsFaults.failNext[point] = 1;
 
-        const put = store.put("bottles/a.tar.gz", Readable.from([Buffer.from("new "), Buffer.from("bytes")]));
+        const put = putWith(store);
 
         const error = await put.catch((caught: unknown) => caught);
         expect(fsFaults.raised[point]).toBe(1);
