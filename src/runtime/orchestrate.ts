@@ -130,6 +130,9 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
         apiFiles: prepared.apiFiles,
         manifests: prepared.manifests,
         durationsMs: prepared.durationsMs,
+        state: prepared.state,
+        // The whole plan, here: a run that publishes records the mirror as settled (src/mirror/settled.ts).
+        settles: true,
         startedAt,
         lease,
         now,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { acquireLock, LOCK_KEY, readLease } from "../../../src/mirror/lock.ts";
 import { planKey } from "../../../src/mirror/prepare.ts";
 import { runReportKey } from "../../../src/mirror/report.ts";
+import { loadState } from "../../../src/mirror/state.ts";
 import type { NotifyEvent } from "../../../src/notify/index.ts";
 import type { Dispatcher, WorkerPayload } from "../../../src/runtime/dispatch.ts";
 import { type OrchestrateDeps, orchestrate } from "../../../src/runtime/orchestrate.ts";
@@ -106,6 +107,19 @@ describe("runtime/orchestrate", () => {
       expect(h.store.objects.has(runReportKey("run-2"))).toBe(true);
       expect(await readLease(h.store)).toBeNull();
       expect(h.events.map((event) => event.type)).toEqual(["up_to_date"]);
+    });
+
+    it("leaves the mirror settled after a worker's run and after each up-to-date run (src/mirror/settled.ts)", async () => {
+      const h = harness();
+      await orchestrate(h.orchestrateDeps, "run-1");
+      await runPlan({ ...h.runDeps, sliceSize: 1 }, { runId: "run-1", continuation: 0 });
+      const settled = (await loadState(h.store)).settled;
+      expect(settled?.formulaeCount).toBe(2);
+
+      for (const runId of ["run-2", "run-3"]) {
+        expect(await orchestrate(h.orchestrateDeps, runId)).toMatchObject({ route: "none", bottles: 0 });
+        expect((await loadState(h.store)).settled).toEqual(settled);
+      }
     });
 
     it("skips the schedule without writing when another run holds the lock", async () => {
