@@ -154,6 +154,14 @@ export class FsStore implements BlobStore {
 
   async stat(key: string): Promise<BlobStat | null> {
     assertValidKey(key);
+    const realRoot = this.realRoot ?? (await this.init());
+    // In a folder this store made or checked this session (the folder cache put relies on too), a
+    // regular file needs no realpath: one lstat. Anything else takes the checked way below.
+    const slash = key.lastIndexOf("/");
+    const folder = slash < 0 ? realRoot : this.dirs?.get(key.slice(0, slash));
+    const cached = folder === undefined ? undefined : lstatOf(join(folder, key.slice(slash + 1)));
+    if (cached?.isFile()) return { key, size: cached.size, modified: cached.mtime, etag: etagOf(cached) };
+    if (folder !== undefined && cached === undefined) return null;
     const real = await this.resolveExisting(key);
     if (real === null) return null;
     const info = statSync(real, { throwIfNoEntry: false });

@@ -53,6 +53,18 @@ describe("storage/fs", () => {
       expect(await readdir(join(root, ".tmp"))).toEqual([]);
     });
 
+    it("stat in a folder already written to: a file in one lstat, a symlink leading outside still refused", async () => {
+      const store = new FsStore(root);
+      await store.put("bottles/ok.tar.gz", "fine"); // bottles/ is remembered now
+      await symlink(join(outside, "secret"), join(root, "bottles", "evil.tar.gz"));
+      await symlink(join(root, "bottles", "ok.tar.gz"), join(root, "bottles", "alias.tar.gz"));
+
+      expect(await store.stat("bottles/ok.tar.gz")).toMatchObject({ key: "bottles/ok.tar.gz", size: 4 });
+      expect(await store.stat("bottles/gone.tar.gz")).toBeNull();
+      expect(await store.stat("bottles/alias.tar.gz")).toMatchObject({ size: 4 });
+      await expect(store.stat("bottles/evil.tar.gz")).rejects.toBeInstanceOf(InvalidKeyError);
+    });
+
     it("a put killed between staging and rename leaves only its temp file: no key, nothing listed; the next put lands", async () => {
       const store = new FsStore(root);
       await store.put("bottles/a.tar.gz", "a");
