@@ -66,7 +66,7 @@ export async function serve(args: string[]): Promise<Row[]> {
     await writeFile(smallScript, luaScript(smallPaths));
     await writeFile(largeScript, luaScript(largePaths));
 
-    const servers: Server[] = [hbsyncServe(), nginx(dir, 1), nginx(dir, "auto")];
+    const servers: Server[] = [hbsyncServe(), hbsyncServe(false), nginx(dir, 1), nginx(dir, "auto")];
     const samples = new Map<string, { small: WrkResult[]; large: WrkResult[] }>();
     const load: string[] = [uptime()];
     for (let run = 0; run < runs; run++) {
@@ -99,22 +99,18 @@ export async function serve(args: string[]): Promise<Row[]> {
         errors: [...entry.small, ...entry.large].reduce((sum, s) => sum + s.errors, 0),
       };
     };
-    const ours = medianOf("hbsync serve");
     const rows: Row[] = servers.map((server) => {
       const m = medianOf(server.name);
       const one = medianOf("nginx (1 worker)");
       const auto = medianOf("nginx (auto workers)");
+      const ours = server.name.startsWith("hbsync");
       return {
         run: server.name,
         [`small ${smallKiB} KiB req/s`]: Math.round(m.rps),
         [`large ${largeMiB} MiB MB/s`]: Math.round(m.mbps),
         errors: m.errors,
-        "req/s vs nginx 1 | auto":
-          server.name === "hbsync serve" ? `${ratio(ours.rps, one.rps)} | ${ratio(ours.rps, auto.rps)}` : "",
-        "MB/s vs nginx 1 | auto":
-          server.name === "hbsync serve"
-            ? `${ratio(ours.mbps, one.mbps)} | ${ratio(ours.mbps, auto.mbps)}`
-            : "",
+        "req/s vs nginx 1 | auto": ours ? `${ratio(m.rps, one.rps)} | ${ratio(m.rps, auto.rps)}` : "",
+        "MB/s vs nginx 1 | auto": ours ? `${ratio(m.mbps, one.mbps)} | ${ratio(m.mbps, auto.mbps)}` : "",
       };
     });
     rows.push({ run: "targets", "req/s vs nginx 1 | auto": "≥ 0.5", "MB/s vs nginx 1 | auto": "≥ 0.7" });
@@ -187,13 +183,18 @@ function wrk(base: string, script: string, connections: number, seconds: number)
   return { requestsPerSecond: rps, mbPerSecond: bytes / 1e6, errors: errors + socket };
 }
 
-function hbsyncServe(): Server {
+/** `hbsync serve`; with fastPath false, `--no-fast-path`: node:http answers every request (the baseline). */
+function hbsyncServe(fastPath = true): Server {
   return {
-    name: "hbsync serve",
+    name: fastPath ? "hbsync serve" : "hbsync serve --no-fast-path",
     async start(root, port) {
       const child = spawn(
         process.execPath,
-        [join(REPO, "bin/hbsync.js"), "serve", "--dest", root, "--port", String(port), "--quiet", "--json"],
+        [
+          join(REPO, "bin/hbsync.js"),
+          ...["serve", "--dest", root, "--port", String(port), "--quiet", "--json"],
+          ...(fastPath ? [] : ["--no-fast-path"]),
+        ],
         { stdio: ["ignore", "pipe", "inherit"] },
       );
       await new Promise<void>((resolve, reject) => {

@@ -3,14 +3,14 @@
  *
  * On a folder (FsStore.openLocal) the file is opened once per request, checked to be inside the store
  * on the descriptor itself, and read from it: a large body streamed in 1 MiB reads, a small one read
- * whole. Small bodies are then kept in memory (up to 64 MiB, least recently used out) together with the
+ * whole. Small bodies are then kept in memory (up to 64 MiB, the least used out) together with the
  * file's identity (device, inode, size, mtime): a later request for the key checks with one stat that
  * its path still reaches that same, unchanged file, and is answered from memory. A file replaced by a
  * sync (a rename: a new inode), changed in place (size or mtime) or a symlink swapped in (another
  * inode) misses, and goes through the full open and check again. On other stores: stat + get.
  */
 import { close, closeSync, read, readSync } from "node:fs";
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { BlobStore, LocalFile } from "../storage/blob-store.ts";
 
@@ -31,22 +31,29 @@ export interface Served {
   /** The quoted entity tag, when the store has one. */
   etag: string | undefined;
   /** The headers of a plain 200 answer, when prepared once for the object (kept small bodies). */
-  plainHeaders?: OutgoingHttpHeaders;
+  plainHeaders?: string[];
   /** Sends `res` the bytes start..end (inclusive) and ends it. */
   send(res: ServerResponse, range: { start: number; end: number } | null): Promise<void>;
   /** Releases what `send` would have used (HEAD, 304, 416). */
   discard(): void;
 }
 
-interface Kept {
+export interface Kept {
   identity: string;
   body: Buffer;
   modified: Date;
   etag: string;
-  plainHeaders: OutgoingHttpHeaders;
+  /** The headers of a plain 200 answer, as a flat [name, value, …] list (res.writeHead takes it as is). */
+  plainHeaders: string[];
+  /** Asked for since the eviction last passed it (second chance). */
+  used: boolean;
 }
 
-/** Small bodies read from files, by key, least recently used first. */
+/**
+ * Small bodies read from files, by key, up to `limit` bytes. Eviction gives a second chance: a hit only
+ * marks its entry used (no reordering on the hot path); when over the limit the oldest entries are
+ * looked at in turn, a used one moved to the back with its mark cleared, an unused one dropped.
+ */
 export class SmallBodies {
   private readonly kept = new Map<string, Kept>();
   private bytes = 0;
@@ -55,10 +62,7 @@ export class SmallBodies {
 
   get(key: string): Kept | undefined {
     const entry = this.kept.get(key);
-    if (entry !== undefined) {
-      this.kept.delete(key); // most recently used goes last
-      this.kept.set(key, entry);
-    }
+    if (entry !== undefined) entry.used = true;
     return entry;
   }
 
@@ -67,10 +71,14 @@ export class SmallBodies {
     if (entry.body.byteLength > this.limit) return;
     this.kept.set(key, entry);
     this.bytes += entry.body.byteLength;
+    // Terminates: an entry moved to the back has lost its mark, and is dropped when reached again.
     for (const [oldest, old] of this.kept) {
       if (this.bytes <= this.limit) break;
       this.kept.delete(oldest);
-      this.bytes -= old.body.byteLength;
+      if (old.used && old !== entry) {
+        old.used = false;
+        this.kept.set(oldest, old);
+      } else this.bytes -= old.body.byteLength;
     }
   }
 
@@ -80,16 +88,30 @@ export class SmallBodies {
     this.kept.delete(key);
     this.bytes -= entry.body.byteLength;
   }
+
+  /** The keys kept, oldest first (tests). */
+  keys(): string[] {
+    return [...this.kept.keys()];
+  }
+}
+
+/**
+ * The body kept for `key` while its path still reaches the very file it was read from (one stat,
+ * synchronous); undefined otherwise, the stale entry dropped. The server's fast path: no open, no await.
+ */
+export function keptBody(store: BlobStore, key: string, small: SmallBodies): Kept | undefined {
+  const kept = small.get(key);
+  if (kept === undefined || store.localIdentity === undefined) return undefined;
+  if (store.localIdentity(key) === kept.identity) return kept;
+  small.delete(key);
+  return undefined;
 }
 
 /** The object at `key`, or null when absent; throws the store's InvalidKeyError for an unsafe one. */
 export async function openServed(store: BlobStore, key: string, small: SmallBodies): Promise<Served | null> {
   if (store.openLocal) {
-    const kept = small.get(key);
-    if (kept !== undefined) {
-      if ((await store.localIdentity?.(key)) === kept.identity) return fromMemory(kept);
-      small.delete(key);
-    }
+    const kept = keptBody(store, key, small);
+    if (kept !== undefined) return fromMemory(kept);
     const file = await store.openLocal(key);
     if (file === null) return null;
     if (file.size <= SMALL_BODY) {
@@ -131,13 +153,19 @@ function readSmall(key: string, file: LocalFile): Kept {
     body: bytes,
     modified,
     etag,
-    plainHeaders: {
-      "last-modified": modified.toUTCString(),
-      "accept-ranges": "bytes",
-      "content-type": contentTypeOf(key),
+    plainHeaders: [
+      "last-modified",
+      modified.toUTCString(),
+      "accept-ranges",
+      "bytes",
+      "content-type",
+      contentTypeOf(key),
+      "etag",
       etag,
-      "content-length": String(bytes.byteLength),
-    },
+      "content-length",
+      String(bytes.byteLength),
+    ],
+    used: false,
   };
 }
 
@@ -215,6 +243,12 @@ function sendFile(res: ServerResponse, fd: number, start: number, end: number): 
         res.write(bytes === buffer.byteLength ? buffer : buffer.subarray(0, bytes), (writeError) => {
           inFlight--;
           idle.push(buffer);
+          // The client went away (EPIPE, ECONNRESET, a destroyed stream): nothing went wrong here.
+          if (writeError && clientGone(writeError)) {
+            stop();
+            res.destroy();
+            return;
+          }
           if (writeError) return stop(writeError);
           if (position > end && inFlight === 0) {
             res.end();
@@ -227,6 +261,11 @@ function sendFile(res: ServerResponse, fd: number, start: number, end: number): 
     };
     next();
   });
+}
+
+function clientGone(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  return ["EPIPE", "ECONNRESET", "ERR_STREAM_DESTROYED", "ERR_STREAM_WRITE_AFTER_END"].includes(code);
 }
 
 /** Pipes a body into the response; a client that goes away stops the read. */

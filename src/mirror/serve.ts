@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { InvalidKeyError } from "../storage/errors.ts";
 import { isValidKey } from "../storage/keys.ts";
-import { contentTypeOf, openServed, type Served, SmallBodies } from "./serve-files.ts";
+import { installFastPath } from "./serve-fast.ts";
+import { contentTypeOf, type Kept, keptBody, openServed, type Served, SmallBodies } from "./serve-files.ts";
 
 /**
  * A local mirror over HTTP with brew's URL shapes (DESIGN.md §1):
@@ -19,7 +20,8 @@ import { contentTypeOf, openServed, type Served, SmallBodies } from "./serve-fil
  *
  * On a folder each request makes one containment check and reads from the open descriptor, a large
  * body streamed in 1 MiB reads; small bodies are kept in memory while their file stays the same
- * (src/mirror/serve-files.ts).
+ * (src/mirror/serve-files.ts). A plain GET or HEAD of a kept body (no Range, no validators) is answered
+ * synchronously in the request handler: the path's key from a memo, one stat, one write.
  */
 export interface ServeOptions {
   store: BlobStore;
@@ -33,12 +35,18 @@ export interface ServeOptions {
    */
   onError?: (line: { method: string; path: string; status: number; error: unknown }) => void;
   /**
-   * Tried before the mirror's own routes (the CLI mounts the status page here); resolves true when it
-   * answered the request. Keeps src/mirror free of presentation code.
+   * Tried for paths outside the mirror's roots (bottles/, api/, git/, v2/: the CLI mounts the status
+   * page at / here); resolves true when it answered the request. Keeps src/mirror free of presentation
+   * code.
    */
   routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** The clock that tells a future If-Modified-Since date (tests pin it). */
   now?: () => Date;
+  /**
+   * Answer plain GETs of kept small bodies on the connection itself (src/mirror/serve-fast.ts); false:
+   * node:http answers every request. Default true; only on stores with `localIdentity` (fs).
+   */
+  fastPath?: boolean;
 }
 
 export interface MirrorServer {
@@ -57,15 +65,59 @@ export interface MirrorServer {
  * `v2/` the OCI layout (mirror.layouts: oci) that HOMEBREW_ARTIFACT_DOMAIN=<base> reads.
  */
 const SERVED_ROOTS = new Set(["bottles", "api", "git", "v2"]);
+/** Request paths → their keys (null: not a key), remembered up to this many, then forgotten at once. */
+const KEYS_REMEMBERED = 16_384;
+
 export async function startServe(options: ServeOptions): Promise<MirrorServer> {
   const small = new SmallBodies();
+  const keys = new Map<string, string | null>();
+  const keyOf = (path: string): string | null => {
+    let key = keys.get(path);
+    if (key === undefined) {
+      key = keyOfPath(path);
+      if (keys.size >= KEYS_REMEMBERED) keys.clear();
+      keys.set(path, key);
+    }
+    return key;
+  };
   const server = createServer((req, res) => {
-    handle(options, small, req, res).catch((error: unknown) => {
-      options.onError?.({ method: req.method ?? "GET", path: req.url ?? "/", status: 500, error });
+    const method = req.method ?? "GET";
+    const path = req.url ?? "/";
+    if (options.onRequest)
+      res.on("finish", () => options.onRequest?.({ method, path, status: res.statusCode }));
+    if (answerKept(options.store, small, keyOf, req, res, method, path)) return;
+    handle(options, small, keyOf, req, res, method, path).catch((error: unknown) => {
+      options.onError?.({ method, path, status: 500, error });
       if (!res.headersSent) send(res, 500, "internal error\n");
       else res.destroy();
     });
   });
+  const fast =
+    options.fastPath !== false && options.store.localIdentity !== undefined
+      ? installFastPath(server, {
+          kept: (target) => {
+            const key = keyOf(target);
+            if (key === null) return undefined;
+            try {
+              return keptBody(options.store, key, small);
+            } catch {
+              return undefined; // `load` meets the same error
+            }
+          },
+          load: async (target) => {
+            const key = keyOf(target);
+            if (key === null) return false;
+            try {
+              const served = await openServed(options.store, key, small);
+              served?.discard();
+              return keptBody(options.store, key, small) !== undefined;
+            } catch {
+              return false; // node:http meets the same error, and answers and logs it
+            }
+          },
+          ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+        })
+      : new Set<Socket>();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
@@ -80,6 +132,7 @@ export async function startServe(options: ServeOptions): Promise<MirrorServer> {
     server,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const socket of fast) socket.destroy();
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),
@@ -106,24 +159,59 @@ export function keyOfPath(rawPath: string): string | null {
   return isValidKey(key) ? key : null;
 }
 
+/**
+ * The fast path: a plain GET or HEAD (no Range, no validators) of a body kept in memory whose file is
+ * unchanged, answered here and now; false for everything else, which goes to `handle`.
+ */
+function answerKept(
+  store: BlobStore,
+  small: SmallBodies,
+  keyOf: (path: string) => string | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  path: string,
+): boolean {
+  if (method !== "GET" && method !== "HEAD") return false;
+  const headers = req.headers;
+  if (
+    headers.range !== undefined ||
+    headers["if-none-match"] !== undefined ||
+    headers["if-modified-since"] !== undefined
+  )
+    return false;
+  const key = keyOf(path);
+  if (key === null) return false;
+  let kept: Kept | undefined;
+  try {
+    kept = keptBody(store, key, small);
+  } catch {
+    return false; // `handle` meets the same error and answers it
+  }
+  if (kept === undefined) return false;
+  res.writeHead(200, kept.plainHeaders);
+  if (method === "HEAD") res.end();
+  else res.end(kept.body);
+  return true;
+}
+
 async function handle(
   options: ServeOptions,
   small: SmallBodies,
+  keyOf: (path: string) => string | null,
   req: IncomingMessage,
   res: ServerResponse,
+  method: string,
+  path: string,
 ): Promise<void> {
-  const method = req.method ?? "GET";
-  const path = req.url ?? "/";
-  if (options.onRequest)
-    res.on("finish", () => options.onRequest?.({ method, path, status: res.statusCode }));
-  if (options.routes && (await options.routes(req, res))) return;
+  const root = path.split("/")[1]?.split("?")[0] ?? "";
+  if (!SERVED_ROOTS.has(root) && options.routes && (await options.routes(req, res))) return;
   if (method !== "GET" && method !== "HEAD") {
     res.setHeader("allow", "GET, HEAD");
     return send(res, 405, "method not allowed\n");
   }
-  const key = keyOfPath(path);
+  const key = keyOf(path);
   if (key === null) {
-    const root = path.split("/")[1] ?? "";
     return SERVED_ROOTS.has(root) ? send(res, 400, "bad path\n") : send(res, 404, "not found\n");
   }
   let object: Served | null;

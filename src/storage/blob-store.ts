@@ -115,9 +115,10 @@ export interface BlobStore {
   openLocal?(key: string): Promise<LocalFile | null>;
   /**
    * The `identity` openLocal would report for the key's file now, from one stat that follows symlinks
-   * (no open); null when absent. Lets a server reuse bytes it read from the same file version.
+   * (no open); null when absent, or before any openLocal. Synchronous: a server asks it per request.
+   * Lets a server reuse bytes it read from the same file version.
    */
-  localIdentity?(key: string): Promise<string | null>;
+  localIdentity?(key: string): string | null;
   /**
    * Hold `bytes` of space back for the records a run writes when the store fills up (its state and
    * report); false when they do not fit. Optional (fs): stores that do not fill up have no need.

@@ -204,13 +204,17 @@ export class FsStore implements BlobStore {
   /**
    * One stat of the key's path (symlinks followed): the device, inode, size and mtime of the file it
    * reaches. When they equal those of a file openLocal checked, it is that same file, unchanged: a
-   * symlink swapped in since reaches another inode, and a put replaces the inode (rename).
+   * symlink swapped in since reaches another inode, and a put replaces the inode (rename). Synchronous
+   * (a server asks it on every request it answers from memory); null before any openLocal, as nothing
+   * could match yet.
    */
-  async localIdentity(key: string): Promise<string | null> {
+  localIdentity(key: string): string | null {
     assertValidKey(key);
-    const realRoot = this.realRoot ?? (await this.init());
+    const realRoot = this.realRoot;
+    if (realRoot === undefined) return null;
     try {
-      const info = statSync(join(realRoot, key));
+      // A valid key is already normal (no `.`, `..` or empty segment): join's normalising is not needed.
+      const info = statSync(`${realRoot}/${key}`);
       return info.isFile() ? identityOf(info) : null;
     } catch (error) {
       if (["ENOENT", "ENOTDIR", "ELOOP"].includes(errnoCode(error) ?? "")) return null;

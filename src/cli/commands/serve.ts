@@ -15,6 +15,7 @@ interface ServeFlags {
   ledger?: string;
   json?: boolean;
   quiet?: boolean;
+  fastPath: boolean;
 }
 
 /** `hbsync serve --dest DIR`: the mirror over HTTP with brew's URL shapes, until Ctrl-C. */
@@ -30,6 +31,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--config <path>", "config file, for the status page's costs and environments", "config.yaml")
     .option("--ledger <dir|s3://bucket/prefix>", "deployment ledger to show on the status page")
     .option("--quiet", "do not log requests")
+    .option(
+      "--no-fast-path",
+      "answer every request through node:http (by default plain GETs of small files held in memory are answered on the connection itself)",
+    )
     .option("--json", "print the URLs as one JSON document")
     .action(async (flags: ServeFlags, command: Command) => {
       const port = Number(flags.port);
@@ -56,6 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
         }),
         host: flags.host,
         port,
+        fastPath: flags.fastPath,
         ...(flags.quiet
           ? {}
           : { onRequest: (line) => ctx.output.err(`${line.status} ${line.method} ${line.path}`) }),

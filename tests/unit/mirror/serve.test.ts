@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -155,7 +156,7 @@ describe("mirror/serve", () => {
     for (let i = 0; i < large.length; i += 4096) large[i] = (i / 4096) % 251;
     const errors: Array<{ status: number; error: unknown }> = [];
 
-    async function setup(now?: Date) {
+    async function setup(now?: Date, fastPath = true) {
       dir = await mkdtemp(join(tmpdir(), "hbsync-serve-"));
       const root = join(dir, "mirror");
       await mkdir(join(root, "bottles"), { recursive: true });
@@ -172,9 +173,21 @@ describe("mirror/serve", () => {
       server = await startServe({
         store: new FsStore(root),
         onError: (line) => errors.push(line),
+        fastPath,
         ...(now ? { now: () => now } : {}),
       });
       return server;
+    }
+
+    /** Writes `requests` at once on one connection and returns what came back once the server closed it. */
+    async function raw(url: string, requests: string): Promise<string> {
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname);
+      const chunks: Buffer[] = [];
+      socket.on("data", (chunk) => chunks.push(chunk));
+      socket.write(requests);
+      await new Promise((resolve) => socket.once("close", resolve));
+      return Buffer.concat(chunks).toString("latin1");
     }
     const sha = (bytes: Buffer | ArrayBuffer): string =>
       createHash("sha256")
@@ -289,6 +302,55 @@ describe("mirror/serve", () => {
       expect(errors.at(-1)?.error).toBeInstanceOf(InvalidKeyError);
     });
 
+    it("answers a pipelined mix byte for byte as node:http alone does (the fast path changes no answer)", async () => {
+      const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: m\r\n${extra}\r\n`;
+      const requests = [
+        get("/api/formula.jws.json"), // read into memory
+        get("/api/formula.jws.json"), // from memory
+        `HEAD /api/formula.jws.json HTTP/1.1\r\nHost: m\r\n\r\n`,
+        get("/api/formula.jws.json", "Range: bytes=2-4\r\n"),
+        get("/api/formula.jws.json"),
+        get("/api/missing.json"),
+        get("/bottles/evil.bottle.tar.gz"),
+        get("/bottles/openssl%403-3.4.0.arm64_sequoia.bottle.tar.gz"),
+        get("/api/formula.jws.json", "Connection: close\r\n"),
+      ].join("");
+      const answers: string[] = [];
+      for (const fastPath of [true, false]) {
+        const { url } = await setup(undefined, fastPath);
+        const fixed = new Date("2026-01-02T03:04:05Z"); // the same Last-Modified and ETag in both runs
+        for (const file of ["api/formula.jws.json", `bottles/${BOTTLE}`])
+          await utimes(join(dir, "mirror", file), fixed, fixed);
+        answers.push((await raw(url, requests)).replace(/\r\nDate: [^\r]+/g, ""));
+        await server?.close();
+        server = undefined;
+        await rm(dir, { recursive: true, force: true });
+      }
+
+      expect(answers[0]?.length).toBeGreaterThan(large.length);
+      expect(answers[0]?.match(/HTTP\/1\.1 \d{3}/g)).toEqual([
+        ...["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 206", "HTTP/1.1 200"],
+        ...["HTTP/1.1 404", "HTTP/1.1 404", "HTTP/1.1 200", "HTTP/1.1 200"],
+      ]);
+      expect(answers[0] === answers[1]).toBe(true); // not toEqual: a 3 MiB diff helps nobody
+    });
+
+    it("closes at once with an idle keep-alive connection still open", async () => {
+      const { url } = await setup();
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname);
+      socket.write("GET /api/formula.jws.json HTTP/1.1\r\nHost: m\r\n\r\n");
+      await new Promise((resolve) => socket.once("data", resolve));
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      const started = Date.now();
+
+      await server?.close();
+      server = undefined;
+      await closed;
+
+      expect(Date.now() - started).toBeLessThan(4_000); // the keep-alive timeout is 5 s
+    });
+
     it("closes every file it opened, also for HEAD, 304, 416 and a client that goes away mid-body", async () => {
       const { bottleDomain, apiDomain } = await setup();
       const openFiles = () => readdirSync("/proc/self/fd").length;
@@ -310,6 +372,7 @@ describe("mirror/serve", () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
 
       expect(openFiles()).toBeLessThanOrEqual(before + 2); // sockets of the client's own pool may linger
+      expect(errors).toEqual([]); // a client going away is not the server's error
     });
   });
 });
