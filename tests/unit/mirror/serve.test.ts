@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { keyOfPath, type MirrorServer, parseRange, startServe } from "../../../src/mirror/serve.ts";
+import { type Kept, SmallBodies } from "../../../src/mirror/serve-files.ts";
 import { InvalidKeyError } from "../../../src/storage/errors.ts";
 import { FsStore } from "../../../src/storage/fs.ts";
 import { memoryStore } from "./memory-store.ts";
@@ -47,6 +48,39 @@ describe("mirror/serve", () => {
       "/etc/passwd",
     ])("refuses %s", (path) => {
       expect(keyOfPath(path)).toBeNull();
+    });
+  });
+
+  describe("SmallBodies", () => {
+    const body = (): Kept => ({
+      identity: "i",
+      body: Buffer.alloc(10),
+      modified: new Date(0),
+      etag: '"e"',
+      plainHeaders: [],
+      used: false,
+    });
+
+    it("drops the oldest body not asked for since the last pass, giving a used one a second chance", () => {
+      const small = new SmallBodies(30);
+      for (const key of ["a", "b", "c"]) small.set(key, body());
+      small.get("a");
+
+      small.set("d", body());
+
+      expect(small.keys()).toEqual(["c", "d", "a"]); // b went; a moved back, its mark spent
+      small.set("e", body());
+      expect(small.keys()).toEqual(["d", "a", "e"]);
+    });
+
+    it("keeps nothing larger than its limit, and forgets a body on delete", () => {
+      const small = new SmallBodies(5);
+      small.set("big", body());
+      small.set("x", { ...body(), body: Buffer.alloc(5) });
+      small.delete("x");
+
+      expect(small.keys()).toEqual([]);
+      expect(small.get("x")).toBeUndefined();
     });
   });
 
