@@ -1,3 +1,4 @@
+import { type RetryOptions, withRetry } from "../homebrew/retry.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { StateError } from "./errors.ts";
 import type { SettledRecord } from "./settled.ts";
@@ -185,13 +186,29 @@ export async function saveState(
 }
 
 /** The text of a small object, or null when absent. */
-export async function readText(store: BlobStore, key: string): Promise<string | null> {
-  const bytes = await readBytes(store, key);
+export async function readText(
+  store: BlobStore,
+  key: string,
+  retry: Pick<RetryOptions, "sleep"> = {},
+): Promise<string | null> {
+  const bytes = await readBytes(store, key, retry);
   return bytes === null ? null : bytes.toString("utf8");
 }
 
-/** The bytes of a small object, or null when absent. */
-export async function readBytes(store: BlobStore, key: string): Promise<Buffer | null> {
+/**
+ * The bytes of a small object, or null when absent. A read cut off by the connection (a reset, a body
+ * ended early: S3 answers before it streams, so its own retries never see those) is read again,
+ * twice at most, after a short backoff.
+ */
+export async function readBytes(
+  store: BlobStore,
+  key: string,
+  retry: Pick<RetryOptions, "sleep"> = {},
+): Promise<Buffer | null> {
+  return withRetry(() => readBytesOnce(store, key), { retries: 2, baseMs: 200, ...retry });
+}
+
+async function readBytesOnce(store: BlobStore, key: string): Promise<Buffer | null> {
   const stat = await store.stat(key);
   if (stat === null) return null;
   let stream: AsyncIterable<Uint8Array>;

@@ -1,6 +1,14 @@
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { StateError } from "../../../src/mirror/errors.ts";
-import { emptyState, loadState, parseState, STATE_KEY, saveState } from "../../../src/mirror/state.ts";
+import {
+  emptyState,
+  loadState,
+  parseState,
+  readText,
+  STATE_KEY,
+  saveState,
+} from "../../../src/mirror/state.ts";
 import { memoryStore } from "./memory-store.ts";
 
 describe("mirror/state", () => {
@@ -24,6 +32,40 @@ describe("mirror/state", () => {
       await saveState(store, state, new Date("2026-03-10T00:00:00.000Z"));
 
       expect(await loadState(store)).toEqual({ ...state, updatedAt: "2026-03-10T00:00:00.000Z", api: {} });
+    });
+  });
+
+  describe("readText", () => {
+    /** A store whose first `cuts` reads of a body end with a connection reset after 3 bytes. */
+    function cutting(cuts: number) {
+      const store = memoryStore({ "_sync/plans/r.json": '{"plan":1}' });
+      const get = store.get.bind(store);
+      let reads = 0;
+      store.get = async (key, range) => {
+        if (++reads > cuts) return get(key, range);
+        const reset = Object.assign(new Error("aborted"), { code: "ECONNRESET" });
+        return Readable.from(
+          (async function* () {
+            yield Buffer.from('{"p');
+            throw reset;
+          })(),
+        );
+      };
+      return { store, reads: () => reads };
+    }
+    const noWait = { sleep: async () => undefined };
+
+    it("reads again a body the connection cut short", async () => {
+      const { store, reads } = cutting(2);
+
+      expect(await readText(store, "_sync/plans/r.json", noWait)).toBe('{"plan":1}');
+      expect(reads()).toBe(3);
+    });
+
+    it("gives up after three cut reads with the connection's error", async () => {
+      const { store } = cutting(3);
+
+      await expect(readText(store, "_sync/plans/r.json", noWait)).rejects.toThrow("aborted");
     });
   });
 
