@@ -98,12 +98,7 @@ function fastConnection(socket: Socket, options: FastPathOptions, handOver: (soc
     if (held === null) pump();
   };
   const release = (): void => {
-    socket.off("end", onEnd);
-    socket.off("data", onData);
-    socket.off("drain", onDrain);
-    socket.off("error", onError);
-    socket.off("timeout", onTimeout);
-    socket.off("close", onClose);
+    for (const [event, listener] of listeners()) socket.off(event, listener);
     socket.setTimeout(0);
   };
   const toHttp = (rest: Buffer): void => {
@@ -181,14 +176,18 @@ function fastConnection(socket: Socket, options: FastPathOptions, handOver: (soc
   const onDrain = (): void => {
     if (held === "drain") resume();
   };
+  /** What the fast path listens to, all removed at the hand-over ('data' last: it starts the flow). */
+  const listeners = (): Array<[string, (chunk: Buffer) => void]> => [
+    ["timeout", onTimeout],
+    ["error", onError],
+    ["close", onClose],
+    ["drain", onDrain],
+    ["end", onEnd],
+    ["data", onData],
+  ];
   socket.setNoDelay(true);
   socket.setTimeout(options.idleMs ?? KEEP_ALIVE_MS);
-  socket.on("timeout", onTimeout);
-  socket.on("error", onError);
-  socket.on("close", onClose);
-  socket.on("drain", onDrain);
-  socket.on("end", onEnd);
-  socket.on("data", onData);
+  for (const [event, listener] of listeners()) socket.on(event, listener);
 }
 
 /**

@@ -80,13 +80,15 @@ export async function startServe(options: ServeOptions): Promise<MirrorServer> {
     }
     return key;
   };
+  const state: ServerState = { options, small, keyOf };
   const server = createServer((req, res) => {
     const method = req.method ?? "GET";
     const path = req.url ?? "/";
     if (options.onRequest)
       res.on("finish", () => options.onRequest?.({ method, path, status: res.statusCode }));
-    if (answerKept(options.store, small, keyOf, req, res, method, path)) return;
-    handle(options, small, keyOf, req, res, method, path).catch((error: unknown) => {
+    const exchange = { req, res, method, path };
+    if (answerKept(state, exchange)) return;
+    handle(state, exchange).catch((error: unknown) => {
       options.onError?.({ method, path, status: 500, error });
       if (!res.headersSent) send(res, 500, "internal error\n");
       else res.destroy();
@@ -159,19 +161,29 @@ export function keyOfPath(rawPath: string): string | null {
   return isValidKey(key) ? key : null;
 }
 
+/** What every request of one server shares. */
+interface ServerState {
+  options: ServeOptions;
+  small: SmallBodies;
+  /** A request path's store key (null: not a key), memoised. */
+  keyOf: (path: string) => string | null;
+}
+
+/** One request and its response, with the method and path read once. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  path: string;
+}
+
 /**
- * The fast path: a plain GET or HEAD (no Range, no validators) of a body kept in memory whose file is
- * unchanged, answered here and now; false for everything else, which goes to `handle`.
+ * node:http's short cut (the connection-level fast path aside, or off): a plain GET or HEAD (no Range,
+ * no validators) of a body kept in memory whose file is unchanged, answered synchronously; false for
+ * everything else, which goes to `handle`.
  */
-function answerKept(
-  store: BlobStore,
-  small: SmallBodies,
-  keyOf: (path: string) => string | null,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string,
-): boolean {
+function answerKept(server: ServerState, { req, res, method, path }: Exchange): boolean {
+  const { store } = server.options;
   if (method !== "GET" && method !== "HEAD") return false;
   const headers = req.headers;
   if (
@@ -180,11 +192,11 @@ function answerKept(
     headers["if-modified-since"] !== undefined
   )
     return false;
-  const key = keyOf(path);
+  const key = server.keyOf(path);
   if (key === null) return false;
   let kept: Kept | undefined;
   try {
-    kept = keptBody(store, key, small);
+    kept = keptBody(store, key, server.small);
   } catch {
     return false; // `handle` meets the same error and answers it
   }
@@ -195,15 +207,8 @@ function answerKept(
   return true;
 }
 
-async function handle(
-  options: ServeOptions,
-  small: SmallBodies,
-  keyOf: (path: string) => string | null,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string,
-): Promise<void> {
+async function handle(server: ServerState, { req, res, method, path }: Exchange): Promise<void> {
+  const { options, small, keyOf } = server;
   const root = path.split("/")[1]?.split("?")[0] ?? "";
   if (!SERVED_ROOTS.has(root) && options.routes && (await options.routes(req, res))) return;
   if (method !== "GET" && method !== "HEAD") {
