@@ -19,6 +19,8 @@ export class ManifestWriter {
   private readonly manifestOf = new Map<string, string>();
   /** Manifest key → bottles of it still in transfer. */
   private readonly waitingOn = new Map<string, number>();
+  /** Manifest writes started by bottleStoredInBackground and not ended. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly plan: StoredPlan,
@@ -64,6 +66,26 @@ export class ManifestWriter {
     this.waitingOn.set(manifestKey, left);
     const manifest = this.byKey.get(manifestKey);
     if (left === 0 && manifest) await this.store(manifest);
+  }
+
+  /**
+   * bottleStored without holding the caller (a transfer slot) while the manifest is written: the write
+   * runs beside the next transfers, at most `limit` at a time (the caller waits only for a free place).
+   * `settled()` waits for them all, before anything (state, API) may name what they write.
+   */
+  async bottleStoredInBackground(bottleKey: string, limit: number): Promise<void> {
+    while (this.inFlight.size >= Math.max(1, limit)) await Promise.race(this.inFlight);
+    const writing = this.bottleStored(bottleKey); // never rejects: store() reports its failures
+    this.inFlight.add(writing);
+    const done = (): void => {
+      this.inFlight.delete(writing);
+    };
+    writing.then(done, done);
+  }
+
+  /** Every manifest write started by bottleStoredInBackground has ended. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   /** Manifests not stored yet whose bottles all made it (kept ones, or none transferred). */

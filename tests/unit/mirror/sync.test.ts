@@ -84,6 +84,55 @@ describe("mirror/sync", () => {
       expect(firstApi).toBeGreaterThan(lastBottle);
     });
 
+    it("writes a manifest beside the next transfers (not in its bottle's slot), and publishes only once every one is in", async () => {
+      const store = memoryStore();
+      const events: string[] = [];
+      const put = store.put.bind(store);
+      let bottleStarted: () => void = () => undefined;
+      store.put = async (key, body, options) => {
+        if (key.includes("/manifests/")) {
+          events.push(`manifest ${key}`);
+          // Held until another bottle starts (or 300 ms: then it starts only after, the old way).
+          await Promise.race([
+            new Promise<void>((resolve) => {
+              bottleStarted = resolve;
+            }),
+            new Promise((resolve) => setTimeout(resolve, 300)),
+          ]);
+          const result = await put(key, body, options);
+          events.push(`manifest stored ${key}`);
+          return result;
+        }
+        if (key.startsWith("bottles/")) {
+          events.push(`bottle ${key}`);
+          bottleStarted();
+        }
+        if (key.startsWith("api/")) events.push(`api ${key}`);
+        return put(key, body, options);
+      };
+      const upstream = fakeUpstream(["wget", "openssl@3"]);
+
+      const { report } = await syncMirror({
+        store,
+        api: upstream.api,
+        registry: upstream.registry,
+        settings: settings({ concurrency: { checkers: 2, transfers: 1 } }),
+        runId: "run-1",
+        now: () => NOW,
+        retry: instantRetry([]),
+      });
+
+      expect(report.status).toBe("succeeded");
+      const first = events.findIndex((e) => e.startsWith("manifest bottles/"));
+      const firstStored = events.findIndex((e) => e.startsWith("manifest stored"));
+      // A bottle transfer started while the first manifest was still being written.
+      expect(events.slice(first, firstStored).some((e) => e.startsWith("bottle "))).toBe(true);
+      const lastManifest = events.findLastIndex((e) => e.startsWith("manifest stored"));
+      const firstApi = events.findIndex((e) => e.startsWith("api "));
+      expect(events.filter((e) => e.startsWith("manifest stored"))).toHaveLength(2);
+      expect(firstApi).toBeGreaterThan(lastManifest);
+    });
+
     it("flushes bottles and manifests to disk before the API names them, and everything before the state", async () => {
       const store = memoryStore();
       const unflushedAt = new Map<string, string[]>();
