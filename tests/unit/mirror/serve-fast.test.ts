@@ -156,6 +156,25 @@ describe("mirror/serve-fast", () => {
       expect(seenByHttp).toEqual(["GET /k bytes=0-1", "GET /k", "GET /missing"]);
     });
 
+    it.each([
+      ["a head over node's limit", `GET /k HTTP/1.1\r\nHost: m\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431],
+      ["bytes that are no request", "\u0000\u0001\u0002 nonsense\r\n\r\n", 400],
+      [
+        "Content-Length with Transfer-Encoding (a smuggling attempt)",
+        "GET /k HTTP/1.1\r\nHost: m\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+      ],
+    ])("leaves %s to node:http, which refuses it", async (_, request, status) => {
+      const { port, seenByHttp } = await start(new Map([["/k", kept("kept-body")]]));
+      const { socket, received, closed } = client(port);
+
+      socket.write(request);
+      await closed;
+
+      expect(received().toString("latin1")).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(seenByHttp).toEqual([]);
+    });
+
     it("answers HEAD with the head only, so the next pipelined response follows at once", async () => {
       const { port, seenByHttp } = await start(new Map([["/k", kept("0123456789")]]));
       const { socket, received } = client(port);
