@@ -199,12 +199,18 @@ function leaseHandle(
   const renewShared = async (document: string): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       try {
+        // A lock that reads back unreadable is a read that met another shard's write (a store whose
+        // overwrites are not atomic, as s3rver's are not), not a takeover: read again, twice.
+        const halfWritten = (lease: LeaseDocument | null | undefined): boolean =>
+          lease?.runId === UNREADABLE && attempt < 3;
         const current = await readLock(store);
+        if (halfWritten(current?.lease)) throw new Error(`${LOCK_KEY} read back unreadable`);
         if (current?.lease.runId !== held.runId) throw lost(current?.lease ?? null);
         if (current.etag !== undefined && store.replaceIfMatch) {
           if ((await store.replaceIfMatch(LOCK_KEY, document, current.etag)) === null) {
             // Renewed (or taken) in between: still ours while it still names the run.
             const again = await readLease(store);
+            if (halfWritten(again)) throw new Error(`${LOCK_KEY} read back unreadable`);
             if (again?.runId !== held.runId) throw lost(again);
           }
         } else await store.put(LOCK_KEY, document, { contentType: "application/json" });
@@ -289,6 +295,9 @@ async function readLock(store: BlobStore): Promise<{ lease: LeaseDocument; etag?
   }
 }
 
+/** The runId an unreadable lock reads as. */
+const UNREADABLE = "unreadable";
+
 /** The current lease, or null when there is none (an unreadable lock reads as long expired). */
 export async function readLease(store: BlobStore): Promise<LeaseDocument | null> {
   const text = await readText(store, LOCK_KEY);
@@ -311,7 +320,7 @@ export async function readLease(store: BlobStore): Promise<LeaseDocument | null>
     }
     return lease;
   } catch {
-    return { runId: "unreadable", owner: "unknown", expiresAt: new Date(0).toISOString() };
+    return { runId: UNREADABLE, owner: "unknown", expiresAt: new Date(0).toISOString() };
   }
 }
 

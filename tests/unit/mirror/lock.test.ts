@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { LockHeldError, MirrorError } from "../../../src/mirror/errors.ts";
 import {
@@ -145,6 +146,30 @@ describe("mirror/lock", () => {
         () => expect.unreachable("the run's lease is still live"),
         (error: Error) => expect(error.name).toBe("LockHeldError"),
       );
+    });
+
+    it("reads again a lock that reads back half-written during a shared renewal (a read meeting another shard's write)", async () => {
+      const store = casMemoryStore();
+      await acquireLock(store, { runId: "a", owner: "o", leaseMs: 60_000, now: at(0) });
+      const shard = await resumeLease(store, {
+        runId: "a",
+        owner: "s",
+        leaseMs: 60_000,
+        now: at(0),
+        shared: true,
+      });
+      const get = store.get.bind(store);
+      let cut = 2; // the next two reads of the lock see a write in progress
+      store.get = async (key, range) => {
+        if (key === LOCK_KEY && cut-- > 0) {
+          return Readable.from([Buffer.from('{"runId":"a","own')]);
+        }
+        return get(key, range);
+      };
+
+      await shard?.renew();
+
+      expect((await readLease(store))?.owner).toBe("s");
     });
 
     it("stops a shared renewal once another run holds the lock", async () => {
