@@ -284,10 +284,18 @@ function leaseHandle(
  * or null when there is none.
  */
 async function readLock(store: BlobStore): Promise<{ lease: LeaseDocument; etag?: string } | null> {
+  let unreadable = 0;
   for (let attempt = 0; ; attempt++) {
     const before = (await store.stat(LOCK_KEY))?.etag;
     const lease = await readLease(store);
     if (lease === null) return null;
+    if (lease.runId === UNREADABLE && unreadable < 2) {
+      // Most likely a read that met a write (s3rver's overwrites are not atomic): look again.
+      unreadable++;
+      attempt--;
+      await new Promise((done) => setTimeout(done, 100 * unreadable));
+      continue;
+    }
     const after = (await store.stat(LOCK_KEY))?.etag;
     if (before === after) return after === undefined ? { lease } : { lease, etag: after };
     // It kept changing under the read: no etag, so the handle falls back to read-then-write.

@@ -172,6 +172,25 @@ describe("mirror/lock", () => {
       expect((await readLease(store))?.owner).toBe("s");
     });
 
+    it("picks up its run's lease when the first reads of it meet another shard's write", async () => {
+      const store = casMemoryStore();
+      await acquireLock(store, { runId: "a", owner: "o", leaseMs: 60_000, now: at(0) });
+      const get = store.get.bind(store);
+      let cut = 2;
+      store.get = async (key, range) =>
+        key === LOCK_KEY && cut-- > 0 ? Readable.from([Buffer.from('{"runId":"a","own')]) : get(key, range);
+
+      const shard = await resumeLease(store, {
+        runId: "a",
+        owner: "s",
+        leaseMs: 60_000,
+        now: at(0),
+        shared: true,
+      });
+
+      expect(shard?.runId).toBe("a");
+    });
+
     it("stops a shared renewal once another run holds the lock", async () => {
       const store = casMemoryStore();
       await acquireLock(store, { runId: "a", owner: "o", leaseMs: 1_000, now: at(0) });
