@@ -123,8 +123,16 @@ async function execute(run: Run): Promise<RunReport> {
       run.report.errors.push(error);
     },
   });
-  await fetchManifests(run, manifests);
-  const failedBottles = await transferBottles(run, manifests);
+  // The manifests the plan lacks are read beside the transfers (a bottle's transfer does not need its
+  // manifest; a manifest is stored once it is read and its bottles are in, whichever comes last).
+  const [fetched, transferred] = await Promise.allSettled([
+    fetchManifests(run, manifests),
+    transferBottles(run, manifests),
+  ]);
+  await manifests.settled();
+  if (fetched.status === "rejected") throw fetched.reason;
+  if (transferred.status === "rejected") throw transferred.reason;
+  const failedBottles = transferred.value;
   if (run.full) throw await outOfSpace(run, run.full);
   await storeRemainingManifests(run, manifests, failedBottles);
   await restorePortableRuby(run);
@@ -250,22 +258,28 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
   return run;
 }
 
-/** Phase `manifests`: reads the manifests not read while planning (a worker in another process). */
+/**
+ * Phase `manifests`: reads the manifests not read while planning (a worker in another process), beside
+ * the transfers (the two phases' durations overlap).
+ */
 async function fetchManifests(run: Run, manifests: ManifestWriter): Promise<void> {
   const missing = manifests.missing();
   if (missing.length === 0) return;
   run.emit({ type: "phase", phase: "manifests", detail: `${missing.length} manifests` });
   await run.time("manifests", async () => {
+    const { checkers } = run.plan.settings.concurrency;
     const results = await runPool(
       missing,
-      poolOptions("checkers", run.plan.settings.concurrency.checkers, run.signal),
-      (manifest) => fetchManifest(manifest, run.options.registry),
+      poolOptions("checkers", checkers, run.signal),
+      async (manifest) => {
+        const fetched = await fetchManifest(manifest, run.options.registry);
+        await manifests.fetchedOne(manifest.key, fetched, checkers);
+        return fetched;
+      },
     );
     results.forEach((result, position) => {
       const manifest = missing[position];
-      if (!manifest || !result) return;
-      if (result.ok) manifests.fetchedOne(manifest.key, result.value);
-      else manifests.fetchFailed(manifest.key, result.error);
+      if (manifest && result && !result.ok) manifests.fetchFailed(manifest.key, result.error);
     });
   });
 }

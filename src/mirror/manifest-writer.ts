@@ -49,8 +49,16 @@ export class ManifestWriter {
     return this.plan.manifests.filter((m) => !this.fetched.has(m.key) && !this.failed.has(m.key));
   }
 
-  fetchedOne(key: string, manifest: FetchedManifest): void {
+  /**
+   * A manifest was read. Reads run beside the transfers: when every bottle it describes is already in
+   * the store (kept, or transferred before the read ended), it is stored now, in the background, at
+   * most `limit` writes at a time (see bottleStoredInBackground).
+   */
+  async fetchedOne(key: string, manifest: FetchedManifest, limit: number): Promise<void> {
     this.fetched.set(key, manifest);
+    const planned = this.byKey.get(key);
+    if (planned === undefined || (this.waitingOn.get(key) ?? 0) > 0) return;
+    await this.inBackground(() => this.store(planned), limit);
   }
 
   fetchFailed(key: string, error: unknown): void {
@@ -74,8 +82,13 @@ export class ManifestWriter {
    * `settled()` waits for them all, before anything (state, API) may name what they write.
    */
   async bottleStoredInBackground(bottleKey: string, limit: number): Promise<void> {
+    await this.inBackground(() => this.bottleStored(bottleKey), limit);
+  }
+
+  /** Starts `write` (which never rejects: store() reports its failures) once fewer than `limit` run. */
+  private async inBackground(write: () => Promise<void>, limit: number): Promise<void> {
     while (this.inFlight.size >= Math.max(1, limit)) await Promise.race(this.inFlight);
-    const writing = this.bottleStored(bottleKey); // never rejects: store() reports its failures
+    const writing = write();
     this.inFlight.add(writing);
     const done = (): void => {
       this.inFlight.delete(writing);

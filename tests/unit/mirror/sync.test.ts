@@ -640,6 +640,53 @@ describe("mirror/sync", () => {
       expect(store.objects.has(STATE_KEY)).toBe(true);
     });
 
+    it("reads the manifests a written plan lacks beside the transfers, storing each after its bottles", async () => {
+      const upstream = fakeUpstream(["wget", "openssl@3"]);
+      const store = memoryStore();
+      const prepared = await prepareSync({
+        store,
+        api: upstream.api,
+        registry: upstream.registry,
+        settings: settings(),
+        runId: "split",
+        now: () => NOW,
+      });
+      await writePlan(store, prepared, { stageApiFiles: true });
+      const plan = await readPlan(store, "split"); // no manifests: a worker in another process
+      const events: string[] = [];
+      const registry = {
+        ...upstream.registry,
+        manifest: async (image: string, reference: string) => {
+          events.push(`manifest asked ${image}`);
+          await new Promise((resolve) => setTimeout(resolve, 100)); // slow: the transfers go on meanwhile
+          events.push(`manifest read ${image}`);
+          return upstream.registry.manifest(image, reference);
+        },
+      };
+      const put = store.put.bind(store);
+      store.put = (key, body, options) => {
+        if (key.startsWith("bottles/"))
+          events.push(`${key.includes("/manifests/") ? "manifest" : "bottle"} put ${key}`);
+        return put(key, body, options);
+      };
+
+      const report = await executePlan({ store, registry, plan, now: () => NOW });
+
+      expect(report.status).toBe("succeeded");
+      expect(report.counts.manifestsStored).toBe(2);
+      const firstRead = events.findIndex((e) => e.startsWith("manifest read"));
+      expect(events.slice(0, firstRead).filter((e) => e.startsWith("bottle put"))).toHaveLength(4);
+      // Each manifest lands after both of its bottles.
+      for (const [image, bottle] of [
+        ["openssl/3", "bottles/openssl@3-"],
+        ["wget", "bottles/wget-"],
+      ] as const) {
+        const manifest = events.findIndex((e) => e.startsWith(`manifest put bottles/${image}/manifests/`));
+        const lastBottle = events.findLastIndex((e) => e.startsWith(`bottle put ${bottle}`));
+        expect(manifest, image).toBeGreaterThan(lastBottle);
+      }
+    });
+
     it("writes its report where reportKey says, leaving the run's report key alone", async () => {
       const upstream = fakeUpstream(["wget"]);
       const store = memoryStore();
