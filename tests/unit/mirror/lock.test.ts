@@ -148,47 +148,37 @@ describe("mirror/lock", () => {
       );
     });
 
-    it("reads again a lock that reads back half-written during a shared renewal (a read meeting another shard's write)", async () => {
+    /** Run "a" holds the lock; the next `cuts` reads of it see a write in progress (half a document). */
+    async function halfWritten(cuts: number) {
       const store = casMemoryStore();
       await acquireLock(store, { runId: "a", owner: "o", leaseMs: 60_000, now: at(0) });
-      const shard = await resumeLease(store, {
-        runId: "a",
-        owner: "s",
-        leaseMs: 60_000,
-        now: at(0),
-        shared: true,
-      });
       const get = store.get.bind(store);
-      let cut = 2; // the next two reads of the lock see a write in progress
-      store.get = async (key, range) => {
-        if (key === LOCK_KEY && cut-- > 0) {
-          return Readable.from([Buffer.from('{"runId":"a","own')]);
-        }
-        return get(key, range);
+      let cut = 0;
+      const cutNext = (n: number): void => {
+        cut = n;
       };
+      store.get = async (key, range) =>
+        key === LOCK_KEY && cut-- > 0 ? Readable.from([Buffer.from('{"runId":"a","own')]) : get(key, range);
+      cutNext(cuts);
+      const shard = () =>
+        resumeLease(store, { runId: "a", owner: "s", leaseMs: 60_000, now: at(0), shared: true });
+      return { store, shard, cutNext };
+    }
 
-      await shard?.renew();
+    it("reads again a lock that reads back half-written during a shared renewal (a read meeting another shard's write)", async () => {
+      const { store, shard, cutNext } = await halfWritten(0);
+      const lease = await shard();
+      cutNext(2);
+
+      await lease?.renew();
 
       expect((await readLease(store))?.owner).toBe("s");
     });
 
     it("picks up its run's lease when the first reads of it meet another shard's write", async () => {
-      const store = casMemoryStore();
-      await acquireLock(store, { runId: "a", owner: "o", leaseMs: 60_000, now: at(0) });
-      const get = store.get.bind(store);
-      let cut = 2;
-      store.get = async (key, range) =>
-        key === LOCK_KEY && cut-- > 0 ? Readable.from([Buffer.from('{"runId":"a","own')]) : get(key, range);
+      const { shard } = await halfWritten(2);
 
-      const shard = await resumeLease(store, {
-        runId: "a",
-        owner: "s",
-        leaseMs: 60_000,
-        now: at(0),
-        shared: true,
-      });
-
-      expect(shard?.runId).toBe("a");
+      expect((await shard())?.runId).toBe("a");
     });
 
     it("stops a shared renewal once another run holds the lock", async () => {

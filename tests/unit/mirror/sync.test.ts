@@ -49,6 +49,20 @@ function runCheckpointing(
   });
 }
 
+/** The plan of run "split", written with its API files staged and read back, as a worker in another process does. */
+async function writtenPlan(store: ReturnType<typeof memoryStore>, upstream: ReturnType<typeof fakeUpstream>) {
+  const prepared = await prepareSync({
+    store,
+    api: upstream.api,
+    registry: upstream.registry,
+    settings: settings(),
+    runId: "split",
+    now: () => NOW,
+  });
+  await writePlan(store, prepared, { stageApiFiles: true });
+  return readPlan(store, "split");
+}
+
 describe("mirror/sync", () => {
   describe("syncMirror", () => {
     it("mirrors every bottle, its manifest, then the API files, state and run report", async () => {
@@ -616,17 +630,7 @@ describe("mirror/sync", () => {
     it("executes a plan written by another process, publishing the staged API bytes", async () => {
       const upstream = fakeUpstream(["wget"]);
       const store = memoryStore();
-      const prepared = await prepareSync({
-        store,
-        api: upstream.api,
-        registry: upstream.registry,
-        settings: settings(),
-        runId: "split",
-        now: () => NOW,
-      });
-      await writePlan(store, prepared, { stageApiFiles: true });
-
-      const plan = await readPlan(store, "split");
+      const plan = await writtenPlan(store, upstream);
       const report = await executePlan({ store, registry: upstream.registry, plan, now: () => NOW });
 
       expect(report.status).toBe("succeeded");
@@ -643,16 +647,7 @@ describe("mirror/sync", () => {
     it("reads the manifests a written plan lacks beside the transfers, storing each after its bottles", async () => {
       const upstream = fakeUpstream(["wget", "openssl@3"]);
       const store = memoryStore();
-      const prepared = await prepareSync({
-        store,
-        api: upstream.api,
-        registry: upstream.registry,
-        settings: settings(),
-        runId: "split",
-        now: () => NOW,
-      });
-      await writePlan(store, prepared, { stageApiFiles: true });
-      const plan = await readPlan(store, "split"); // no manifests: a worker in another process
+      const plan = await writtenPlan(store, upstream); // no manifests: a worker in another process
       const events: string[] = [];
       const registry = {
         ...upstream.registry,
