@@ -129,6 +129,7 @@ async function execute(run: Run): Promise<RunReport> {
     fetchManifests(run, manifests),
     transferBottles(run, manifests),
   ]);
+  // Manifest writes started beside the transfers (or after a read) have all ended, failed or not.
   await manifests.settled();
   if (fetched.status === "rejected") throw fetched.reason;
   if (transferred.status === "rejected") throw transferred.reason;
@@ -267,13 +268,12 @@ async function fetchManifests(run: Run, manifests: ManifestWriter): Promise<void
   if (missing.length === 0) return;
   run.emit({ type: "phase", phase: "manifests", detail: `${missing.length} manifests` });
   await run.time("manifests", async () => {
-    const { checkers } = run.plan.settings.concurrency;
     const results = await runPool(
       missing,
-      poolOptions("checkers", checkers, run.signal),
+      poolOptions("checkers", run.plan.settings.concurrency.checkers, run.signal),
       async (manifest) => {
         const fetched = await fetchManifest(manifest, run.options.registry);
-        await manifests.fetchedOne(manifest.key, fetched, checkers);
+        await manifests.fetchedOne(manifest.key, fetched);
         return fetched;
       },
     );
@@ -297,71 +297,66 @@ async function transferBottles(run: Run, manifests: ManifestWriter): Promise<Set
   let done = 0;
   let bytes = 0;
   await run.time("transfers", async () => {
-    // Manifest writes run beside the transfers; all have ended before the phase does, failed or not.
-    try {
-      const results = await runPool(
-        plan.transfers,
-        poolOptions("transfers", plan.settings.concurrency.transfers, run.starting),
-        async (ref) => {
-          const result = await transferBottle(ref, {
-            store: run.store,
-            registry: options.registry,
-            ...(options.listed && !options.listed.has(ref.key) ? { absent: true } : {}),
-            ...(options.retry ? { retry: options.retry } : {}),
-            signal: run.signal,
-            onBytes: (delta) => {
-              bytes += delta;
-            },
-            onRetry: (key, attempt, delayMs, error) =>
-              run.emit({ type: "retry", key, attempt, delayMs, error: errorMessage(error) }),
-          }).catch((error: unknown) => {
-            run.noteFull(error);
-            throw error;
-          });
-          run.storedBytes += result.size;
-          state.entries[ref.key] = {
-            sha256: result.sha256,
-            size: result.size,
-            formula: ref.formula,
-            tag: ref.tag,
-            syncedAt: run.now().toISOString(),
-          };
-          done++;
-          await manifests.bottleStoredInBackground(ref.key, plan.settings.concurrency.transfers);
-          const outcome = result.adopted ? "adopted" : "transferred";
-          run.emit({ type: "file", key: ref.key, outcome, size: result.size });
-          run.emit({
-            type: "bytes",
-            bytes,
-            totalBytes: plan.totals.bytes,
-            done,
-            total: plan.transfers.length,
-          });
-          checkpoints.completed();
-          return result;
-        },
-      );
-      // The pool settles every task; account for each.
-      results.forEach((result, position) => {
-        const ref = plan.transfers[position];
-        if (!ref || !result) return;
-        if (result.ok) {
-          if (result.value.adopted) report.counts.adopted++;
-          else {
-            report.counts.transferred++;
-            report.bytes.transferred += result.value.size;
-          }
-        } else {
-          failed.add(ref.key);
-          report.errors.push(toRunError(ref.key, result.error));
-          // A full store is said once, by the run's own error (RunOutOfSpaceError), not per bottle.
-          if (storageFullIn(result.error, run.store.location) === undefined)
-            run.emit({ type: "file", key: ref.key, outcome: "failed", error: errorMessage(result.error) });
+    const results = await runPool(
+      plan.transfers,
+      poolOptions("transfers", plan.settings.concurrency.transfers, run.starting),
+      async (ref) => {
+        const result = await transferBottle(ref, {
+          store: run.store,
+          registry: options.registry,
+          ...(options.listed && !options.listed.has(ref.key) ? { absent: true } : {}),
+          ...(options.retry ? { retry: options.retry } : {}),
+          signal: run.signal,
+          onBytes: (delta) => {
+            bytes += delta;
+          },
+          onRetry: (key, attempt, delayMs, error) =>
+            run.emit({ type: "retry", key, attempt, delayMs, error: errorMessage(error) }),
+        }).catch((error: unknown) => {
+          run.noteFull(error);
+          throw error;
+        });
+        run.storedBytes += result.size;
+        state.entries[ref.key] = {
+          sha256: result.sha256,
+          size: result.size,
+          formula: ref.formula,
+          tag: ref.tag,
+          syncedAt: run.now().toISOString(),
+        };
+        done++;
+        await manifests.bottleStoredInBackground(ref.key);
+        const outcome = result.adopted ? "adopted" : "transferred";
+        run.emit({ type: "file", key: ref.key, outcome, size: result.size });
+        run.emit({
+          type: "bytes",
+          bytes,
+          totalBytes: plan.totals.bytes,
+          done,
+          total: plan.transfers.length,
+        });
+        checkpoints.completed();
+        return result;
+      },
+    );
+    // The pool settles every task; account for each.
+    results.forEach((result, position) => {
+      const ref = plan.transfers[position];
+      if (!ref || !result) return;
+      if (result.ok) {
+        if (result.value.adopted) report.counts.adopted++;
+        else {
+          report.counts.transferred++;
+          report.bytes.transferred += result.value.size;
         }
-      });
-    } finally {
-      await manifests.settled();
-    }
+      } else {
+        failed.add(ref.key);
+        report.errors.push(toRunError(ref.key, result.error));
+        // A full store is said once, by the run's own error (RunOutOfSpaceError), not per bottle.
+        if (storageFullIn(result.error, run.store.location) === undefined)
+          run.emit({ type: "file", key: ref.key, outcome: "failed", error: errorMessage(result.error) });
+      }
+    });
   });
   await checkpoints.settled();
   // Items the pool never started (aborted run, full store) count as failed.

@@ -199,18 +199,13 @@ function leaseHandle(
   const renewShared = async (document: string): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        // A lock that reads back unreadable is a read that met another shard's write (a store whose
-        // overwrites are not atomic, as s3rver's are not), not a takeover: read again, twice.
-        const halfWritten = (lease: LeaseDocument | null | undefined): boolean =>
-          lease?.runId === UNREADABLE && attempt < 3;
+        // readLock looks again at a lock that reads back half-written (another shard's write met).
         const current = await readLock(store);
-        if (halfWritten(current?.lease)) throw new Error(`${LOCK_KEY} read back unreadable`);
         if (current?.lease.runId !== held.runId) throw lost(current?.lease ?? null);
         if (current.etag !== undefined && store.replaceIfMatch) {
           if ((await store.replaceIfMatch(LOCK_KEY, document, current.etag)) === null) {
             // Renewed (or taken) in between: still ours while it still names the run.
-            const again = await readLease(store);
-            if (halfWritten(again)) throw new Error(`${LOCK_KEY} read back unreadable`);
+            const again = (await readLock(store))?.lease ?? null;
             if (again?.runId !== held.runId) throw lost(again);
           }
         } else await store.put(LOCK_KEY, document, { contentType: "application/json" });
@@ -290,7 +285,8 @@ async function readLock(store: BlobStore): Promise<{ lease: LeaseDocument; etag?
     const lease = await readLease(store);
     if (lease === null) return null;
     if (lease.runId === UNREADABLE && unreadable < 2) {
-      // Most likely a read that met a write (s3rver's overwrites are not atomic): look again.
+      // Most likely a read that met a write (a store whose overwrites are not atomic, as s3rver's
+      // are not: one shard reading while another renews), not a takeover: look again, twice.
       unreadable++;
       attempt--;
       await new Promise((done) => setTimeout(done, 100 * unreadable));

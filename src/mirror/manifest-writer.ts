@@ -51,14 +51,14 @@ export class ManifestWriter {
 
   /**
    * A manifest was read. Reads run beside the transfers: when every bottle it describes is already in
-   * the store (kept, or transferred before the read ended), it is stored now, in the background, at
-   * most `limit` writes at a time (see bottleStoredInBackground).
+   * the store (kept, or transferred before the read ended), it is stored now, in the background (see
+   * bottleStoredInBackground).
    */
-  async fetchedOne(key: string, manifest: FetchedManifest, limit: number): Promise<void> {
+  async fetchedOne(key: string, manifest: FetchedManifest): Promise<void> {
     this.fetched.set(key, manifest);
     const planned = this.byKey.get(key);
     if (planned === undefined || (this.waitingOn.get(key) ?? 0) > 0) return;
-    await this.inBackground(() => this.store(planned), limit);
+    await this.inBackground(() => this.store(planned));
   }
 
   fetchFailed(key: string, error: unknown): void {
@@ -78,16 +78,17 @@ export class ManifestWriter {
 
   /**
    * bottleStored without holding the caller (a transfer slot) while the manifest is written: the write
-   * runs beside the next transfers, at most `limit` at a time (the caller waits only for a free place).
-   * `settled()` waits for them all, before anything (state, API) may name what they write.
+   * runs beside the next transfers, at most `concurrency.transfers` at a time (the caller waits only for
+   * a free place). `settled()` waits for them all, before anything (state, API) may name what they write.
    */
-  async bottleStoredInBackground(bottleKey: string, limit: number): Promise<void> {
-    await this.inBackground(() => this.bottleStored(bottleKey), limit);
+  async bottleStoredInBackground(bottleKey: string): Promise<void> {
+    await this.inBackground(() => this.bottleStored(bottleKey));
   }
 
-  /** Starts `write` (which never rejects: store() reports its failures) once fewer than `limit` run. */
-  private async inBackground(write: () => Promise<void>, limit: number): Promise<void> {
-    while (this.inFlight.size >= Math.max(1, limit)) await Promise.race(this.inFlight);
+  /** Starts `write` (which never rejects: store() reports its failures) once a place is free. */
+  private async inBackground(write: () => Promise<void>): Promise<void> {
+    const limit = Math.max(1, this.plan.settings.concurrency.transfers);
+    while (this.inFlight.size >= limit) await Promise.race(this.inFlight);
     const writing = write();
     this.inFlight.add(writing);
     const done = (): void => {

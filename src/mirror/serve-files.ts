@@ -30,8 +30,6 @@ export interface Served {
   modified: Date;
   /** The quoted entity tag, when the store has one. */
   etag: string | undefined;
-  /** The headers of a plain 200 answer, when prepared once for the object (kept small bodies). */
-  plainHeaders?: string[];
   /** Sends `res` the bytes start..end (inclusive) and ends it. */
   send(res: ServerResponse, range: { start: number; end: number } | null): Promise<void>;
   /** Releases what `send` would have used (HEAD, 304, 416). */
@@ -174,7 +172,6 @@ function fromMemory(kept: Kept): Served {
     size: kept.body.byteLength,
     modified: kept.modified,
     etag: kept.etag,
-    plainHeaders: kept.plainHeaders,
     discard: () => undefined,
     send: (res, range) => {
       res.end(range === null ? kept.body : kept.body.subarray(range.start, range.end + 1));

@@ -97,22 +97,15 @@ export async function startServe(options: ServeOptions): Promise<MirrorServer> {
   const fast =
     options.fastPath !== false && options.store.localIdentity !== undefined
       ? installFastPath(server, {
-          kept: (target) => {
-            const key = keyOf(target);
-            if (key === null) return undefined;
-            try {
-              return keptBody(options.store, key, small);
-            } catch {
-              return undefined; // `load` meets the same error
-            }
-          },
+          kept: (target) => keptFor(state, target),
           load: async (target) => {
             const key = keyOf(target);
             if (key === null) return false;
             try {
               const served = await openServed(options.store, key, small);
               served?.discard();
-              return keptBody(options.store, key, small) !== undefined;
+              // The same check `kept` makes: a body read short, or replaced since, is not kept.
+              return keptFor(state, target) !== undefined;
             } catch {
               return false; // node:http meets the same error, and answers and logs it
             }
@@ -178,12 +171,25 @@ interface Exchange {
 }
 
 /**
+ * The kept body a request path names, while its file is unchanged; undefined otherwise, also when the
+ * check fails (the full path meets the same error and answers it).
+ */
+function keptFor(server: ServerState, path: string): Kept | undefined {
+  const key = server.keyOf(path);
+  if (key === null) return undefined;
+  try {
+    return keptBody(server.options.store, key, server.small);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * node:http's short cut (the connection-level fast path aside, or off): a plain GET or HEAD (no Range,
  * no validators) of a body kept in memory whose file is unchanged, answered synchronously; false for
  * everything else, which goes to `handle`.
  */
 function answerKept(server: ServerState, { req, res, method, path }: Exchange): boolean {
-  const { store } = server.options;
   if (method !== "GET" && method !== "HEAD") return false;
   const headers = req.headers;
   if (
@@ -192,14 +198,7 @@ function answerKept(server: ServerState, { req, res, method, path }: Exchange): 
     headers["if-modified-since"] !== undefined
   )
     return false;
-  const key = server.keyOf(path);
-  if (key === null) return false;
-  let kept: Kept | undefined;
-  try {
-    kept = keptBody(store, key, server.small);
-  } catch {
-    return false; // `handle` meets the same error and answers it
-  }
+  const kept = keptFor(server, path);
   if (kept === undefined) return false;
   res.writeHead(200, kept.plainHeaders);
   if (method === "HEAD") res.end();
@@ -246,21 +245,6 @@ async function answer(
   object: Served,
 ): Promise<void> {
   const { etag } = object;
-  const plain = object.plainHeaders;
-  if (
-    plain !== undefined &&
-    req.headers.range === undefined &&
-    req.headers["if-none-match"] === undefined &&
-    req.headers["if-modified-since"] === undefined
-  ) {
-    // The common case, from memory: a whole small body, no validators sent.
-    res.writeHead(200, plain);
-    if (method === "HEAD") {
-      object.discard();
-      res.end();
-    } else await object.send(res, null);
-    return;
-  }
   const headers: Record<string, string> = {
     "last-modified": object.modified.toUTCString(),
     "accept-ranges": "bytes",
