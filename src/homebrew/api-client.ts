@@ -27,7 +27,19 @@ export interface ApiFile {
    * memory only; parsePayload reads it instead of parsing the envelope again).
    */
   payload?: string;
+  /**
+   * Set when the bytes are those of a file an earlier run accepted under the same trusted key and
+   * kid (`FetchIndexOptions.accepted`): the signature and the payload's shape were not checked again.
+   */
+  accepted?: true;
 }
+
+/**
+ * Store key → sha256 of bytes an earlier run verified and accepted under this client's `trust`
+ * (src/mirror/accepted-api.ts). A signature check is a function of the bytes, the key and the kid:
+ * bytes with a recorded digest passed it before, and would again.
+ */
+export type AcceptedApiFiles = ReadonlyMap<string, string>;
 
 export interface ApiIndex {
   /**
@@ -51,6 +63,8 @@ export interface FetchIndexOptions {
    * The key is then among `missing` and `formulae` is empty.
    */
   formulaOptional?: boolean;
+  /** Files whose bytes match are not verified again (see ApiFile.accepted). */
+  accepted?: AcceptedApiFiles;
 }
 
 export const FORMULA_INDEX = "formula.jws.json";
@@ -93,6 +107,8 @@ export class HomebrewApiClient {
   private readonly retry: RetryOptions;
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
+  /** What a verification depends on besides the bytes: the trusted key and the kid (see trustOf). */
+  readonly trust: string;
 
   constructor(options: HomebrewApiClientOptions) {
     this.apiBase = options.apiBase;
@@ -102,6 +118,7 @@ export class HomebrewApiClient {
     this.retry = options.retry ?? {};
     this.timeoutMs = options.timeoutMs ?? 300_000;
     this.maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
+    this.trust = trustOf(this.trustedKey, this.kid);
   }
 
   /**
@@ -110,7 +127,8 @@ export class HomebrewApiClient {
    */
   async fetchIndex(options: FetchIndexOptions = {}): Promise<ApiIndex> {
     const optional = options.formulaOptional === true;
-    const formulaFile = await this.fetchApiFile(FORMULA_INDEX, { optional });
+    const accepted = options.accepted;
+    const formulaFile = await this.fetchApiFile(FORMULA_INDEX, { optional, accepted });
     const files: ApiFile[] = [];
     const missing: string[] = [];
     let validate = (): ValidatedFormulae => ({ formulae: [], rejected: [] });
@@ -120,19 +138,19 @@ export class HomebrewApiClient {
       const url = this.urlOf(FORMULA_INDEX);
       // The shape is checked now (a signed payload that is not an array stops the run before its
       // first write); the entries are parsed and validated when first read.
-      if (!startsWith(formulaFile, "[")) {
+      if (!formulaFile.accepted && !startsWith(formulaFile, "[")) {
         throw new InvalidUpstreamDataError(`${FORMULA_INDEX} payload is not a JSON array of formulae`, url);
       }
       validate = () => validateFormulae(parsePayload(formulaFile, url) as unknown[]);
       files.push(formulaFile);
     }
     for (const name of OPTIONAL_API_FILES) {
-      const file = await this.fetchApiFile(name, { optional: true });
+      const file = await this.fetchApiFile(name, { optional: true, accepted });
       if (file === null) {
         missing.push(`${API_PREFIX}${name}`);
         continue;
       }
-      parsePayload(file, this.urlOf(name));
+      if (!file.accepted) parsePayload(file, this.urlOf(name));
       files.push(file);
     }
     let validated: ValidatedFormulae | undefined;
@@ -151,15 +169,18 @@ export class HomebrewApiClient {
   }
 
   /** `internal/packages.<tag>.jws.json`, verified; null when the upstream has none for the tag (404). */
-  async fetchInternalPackages(tag: string): Promise<ApiFile | null> {
+  async fetchInternalPackages(
+    tag: string,
+    options: { accepted?: AcceptedApiFiles | undefined } = {},
+  ): Promise<ApiFile | null> {
     if (!BOTTLE_TAG.test(tag)) {
       throw new InvalidUpstreamDataError(`invalid bottle tag ${JSON.stringify(tag)}`, this.apiBase);
     }
     const path = `internal/packages.${tag}.jws.json`;
-    const file = await this.fetchApiFile(path, { optional: true });
+    const file = await this.fetchApiFile(path, { optional: true, accepted: options.accepted });
     if (file === null) return null;
     // The shape now; the entries when the plan reads them (internal-packages.ts).
-    if (!startsWith(file, "{")) {
+    if (!file.accepted && !startsWith(file, "{")) {
       throw new InvalidUpstreamDataError(`${path} payload is not a JSON object`, this.urlOf(path));
     }
     return file;
@@ -167,9 +188,13 @@ export class HomebrewApiClient {
 
   /**
    * Downloads `path` under the API base (retrying transient failures) and, for `.jws.json`,
-   * verifies its signature. Returns null for a 404 when `optional`.
+   * verifies its signature, unless its sha256 is the one `accepted` records for its key. Returns null
+   * for a 404 when `optional`.
    */
-  async fetchApiFile(path: string, options: { optional: boolean }): Promise<ApiFile | null> {
+  async fetchApiFile(
+    path: string,
+    options: { optional: boolean; accepted?: AcceptedApiFiles | undefined },
+  ): Promise<ApiFile | null> {
     const url = this.urlOf(path);
     const result = await withRetry(async () => {
       let response: HttpResponse;
@@ -195,6 +220,13 @@ export class HomebrewApiClient {
       return { bytes, lastModified };
     }, this.retry);
     if (result === null) return null;
+    const key = `${API_PREFIX}${path}`;
+    const sha256 = createHash("sha256").update(result.bytes).digest("hex");
+    if (options.accepted?.get(key) === sha256) {
+      const file: ApiFile = { key, bytes: result.bytes, sha256, accepted: true };
+      if (result.lastModified !== null) file.lastModified = result.lastModified;
+      return file;
+    }
     let payload: string | undefined;
     if (path.endsWith(".jws.json")) {
       try {
@@ -206,11 +238,7 @@ export class HomebrewApiClient {
         throw error;
       }
     }
-    const file: ApiFile = {
-      key: `${API_PREFIX}${path}`,
-      bytes: result.bytes,
-      sha256: createHash("sha256").update(result.bytes).digest("hex"),
-    };
+    const file: ApiFile = { key, bytes: result.bytes, sha256 };
     if (result.lastModified !== null) file.lastModified = result.lastModified;
     if (payload !== undefined) file.payload = payload;
     return file;
@@ -219,6 +247,17 @@ export class HomebrewApiClient {
   private urlOf(path: string): string {
     return joinUrl(this.apiBase, path);
   }
+}
+
+/**
+ * What a signature check depends on besides the bytes: sha256 of the kid and the key's SPKI (DER).
+ * Another trusted key or kid gives another value, so files accepted under it are verified again.
+ */
+export function trustOf(key: KeyObject, kid: string = HOMEBREW_KID): string {
+  return createHash("sha256")
+    .update(`${kid}\n`)
+    .update(key.export({ type: "spki", format: "der" }))
+    .digest("hex");
 }
 
 /** The payload of an already verified `.jws.json`, parsed. */

@@ -1,4 +1,5 @@
 import {
+  type AcceptedApiFiles,
   API_PREFIX,
   type ApiFile,
   type ApiIndex,
@@ -24,7 +25,7 @@ import { runPool } from "./pool.ts";
 import type { RunError } from "./report.ts";
 import { settledInputs, settledPlan } from "./settled.ts";
 import type { PlanShards } from "./shards.ts";
-import { loadState, type MirrorState, readText, writeJson } from "./state.ts";
+import { loadState, type MirrorState, readText, STATE_KEY, writeJson } from "./state.ts";
 import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
 import { recordedObjects, verifyMirror } from "./verify.ts";
 
@@ -44,7 +45,15 @@ export interface MirrorSettings {
 /** The Homebrew API calls a sync needs (HomebrewApiClient satisfies it). */
 export interface IndexSource {
   fetchIndex(options?: FetchIndexOptions): Promise<ApiIndex>;
-  fetchInternalPackages(tag: string): Promise<ApiFile | null>;
+  fetchInternalPackages(tag: string, options?: { accepted?: AcceptedApiFiles }): Promise<ApiFile | null>;
+  /** What its signature checks depend on besides the bytes (HomebrewApiClient.trust); none: always checked. */
+  readonly trust?: string;
+}
+
+/** The index and per-tag files fetched and verified once, answered from memory (fetchVerifiedIndex). */
+export interface VerifiedIndex extends IndexSource {
+  /** Every file fetched: the index's, then the per-tag files. */
+  readonly files: readonly ApiFile[];
 }
 
 /**
@@ -55,12 +64,14 @@ export interface IndexSource {
 async function fetchBoth(
   api: IndexSource,
   tags: readonly string[],
+  accepted?: AcceptedApiFiles,
 ): Promise<{ index: ApiIndex; internal: Map<string, ApiFile | null> }> {
   const internal = new Map<string, ApiFile | null>();
+  const given = accepted === undefined ? {} : { accepted };
   for (const tag of tags.filter((tag) => tag !== "all")) {
-    internal.set(tag, await api.fetchInternalPackages(tag));
+    internal.set(tag, await api.fetchInternalPackages(tag, given));
   }
-  const index = await api.fetchIndex({ formulaOptional: true });
+  const index = await api.fetchIndex({ formulaOptional: true, ...given });
   const without = [...internal].filter(([, file]) => file === null).map(([tag]) => tag);
   if (index.missing.includes(FORMULA_INDEX_KEY) && (internal.size === 0 || without.length > 0)) {
     const lacking = without.length > 0 ? without : tags.filter((tag) => tag !== "all");
@@ -101,11 +112,19 @@ function readPackagesFiles(files: ReadonlyMap<string, ApiFile | null>): Map<stri
 /**
  * Fetches (and so verifies: the client checks every signature) the index and the per-tag package files
  * once, up front, so a bad signature on any of them stops a run before its first write — the lease.
- * Returns a source that answers from what was fetched.
+ * A file whose bytes `accepted` records is not verified again (ApiFile.accepted). Returns a source
+ * that answers from what was fetched.
  */
-export async function fetchVerifiedIndex(api: IndexSource, tags: readonly string[]): Promise<IndexSource> {
-  const { index, internal } = await fetchBoth(api, tags);
+export async function fetchVerifiedIndex(
+  api: IndexSource,
+  tags: readonly string[],
+  accepted?: AcceptedApiFiles,
+): Promise<VerifiedIndex> {
+  const { index, internal } = await fetchBoth(api, tags, accepted);
+  const files = [...index.files];
+  for (const file of internal.values()) if (file !== null) files.push(file);
   return {
+    files,
     fetchIndex: async () => index,
     fetchInternalPackages: async (tag) => internal.get(tag) ?? null,
   };
@@ -189,6 +208,8 @@ export interface PrepareOptions {
   forget?: readonly string[];
   /** Plan in full even when the state is settled for these inputs (src/mirror/settled.ts). */
   replan?: boolean;
+  /** What checkAhead read before the lease: used when the state has not changed since. */
+  ahead?: Promise<CheckedAhead | undefined>;
 }
 
 export const PLANS_PREFIX = "_sync/plans/";
@@ -235,6 +256,47 @@ export async function forgetMissing(
   return { missing, listed };
 }
 
+/** The state and the store's check against it, made before the lease (checkAhead). */
+export interface CheckedAhead {
+  /** The state's entity tag before it was read; null when there was none. */
+  etag: string | null;
+  state: MirrorState;
+  missing: string[];
+  listed: Set<string> | undefined;
+  checkMs: number;
+}
+
+/**
+ * Reads the state and checks the store against it (forgetMissing) without the lease, so that both
+ * run beside the index download rather than after it. Nothing is written. prepareSync uses the result
+ * only if the state's entity tag is still the one taken before the read: a run that wrote the state
+ * since (or settled a crashed one) makes it read and check again under the lease. Undefined when
+ * anything fails (a state caught mid-write): the same read under the lease then says why.
+ */
+export async function checkAhead(store: BlobStore): Promise<CheckedAhead | undefined> {
+  try {
+    const before = await store.stat(STATE_KEY);
+    if (before !== null && before.etag === undefined) return undefined;
+    const state = await loadState(store);
+    const started = performance.now();
+    const { missing, listed } = await forgetMissing(store, state);
+    return { etag: before?.etag ?? null, state, missing, listed, checkMs: performance.now() - started };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ahead`'s result while the state is as it was read, else undefined. */
+async function stillAhead(
+  store: BlobStore,
+  ahead: Promise<CheckedAhead | undefined> | undefined,
+): Promise<CheckedAhead | undefined> {
+  const checked = await ahead;
+  if (checked === undefined) return undefined;
+  const now = await store.stat(STATE_KEY);
+  return (now === null ? null : (now.etag ?? "")) === checked.etag ? checked : undefined;
+}
+
 /**
  * Everything before the first write: fetch and verify the index (a bad signature throws here, before
  * anything is written), load the state, plan, and read the manifests of what will move (sizes for the
@@ -258,11 +320,13 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
   const { index } = fetched;
   const apiFiles = [...index.files, ...[...fetched.internal.values()].filter((file) => file !== null)];
 
-  const state = await loadState(options.store);
   // The state says what was stored; the store says what is there now (a file deleted by hand, a
   // bucket restored from a backup). What is gone is planned again rather than kept, so the API never
   // names a bottle the store lacks.
-  const { missing, listed } = await time("check", () => forgetMissing(options.store, state));
+  const ahead = await stillAhead(options.store, options.ahead);
+  if (ahead) durationsMs.check = Math.round(ahead.checkMs);
+  const state = ahead?.state ?? (await loadState(options.store));
+  const { missing, listed } = ahead ?? (await time("check", () => forgetMissing(options.store, state)));
   if (missing.length > 0) {
     options.onPhase?.("check", `${missing.length} recorded objects are missing from the store`);
   }

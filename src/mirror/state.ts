@@ -228,6 +228,6 @@ export async function writeJson(store: BlobStore, key: string, value: unknown): 
   await store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: "application/json" });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,11 +1,13 @@
 import type { RetryOptions } from "../homebrew/retry.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
+import { readAcceptedApi, recordAcceptedApi } from "./accepted-api.ts";
 import { executePlan } from "./execute.ts";
 import { brewGitPhase } from "./git/publish.ts";
 import { BREW_GIT_PREFIX } from "./git/record.ts";
 import { acquireLock, assertNotHeld, currentProcess, LOCK_KEY, readLease } from "./lock.ts";
 import { portableRubyPhase } from "./portable-ruby.ts";
 import {
+  checkAhead,
   fetchVerifiedIndex,
   type IndexSource,
   type MirrorSettings,
@@ -61,9 +63,12 @@ export interface SyncResult {
 
 /**
  * One sync, in-process (DESIGN.md §2, §5): a read-only look at the lock (a live lease is refused before
- * any download; one whose process on this host is gone is taken over at once, and said so) → fetch and verify the index (a bad signature stops everything before ANY write) → take
- * the lease → plan + manifest sizes → `_sync/plans/<runId>.json` → execute (transfers → manifests →
- * publish API last → state → report → prune) → brew's git (mirror.brew_git) → release the lease.
+ * any download; one whose process on this host is gone is taken over at once, and said so) → fetch and
+ * verify the index (a bad signature stops everything before ANY write; files byte for byte as verified
+ * before under the same key are not checked again: accepted-api.ts), and beside it read the state and
+ * check the store (checkAhead: no write; done again under the lease if the state changed meanwhile) →
+ * take the lease → plan + manifest sizes → `_sync/plans/<runId>.json` → execute (transfers → manifests
+ * → publish API last → state → report → prune) → brew's git (mirror.brew_git) → release the lease.
  *
  * The brew git phase runs under the same lease, after the API: it depends on nothing the bottles do,
  * and a failure there (GitHub unreachable) must not hold back the bottles and API. It fails the run
@@ -113,8 +118,19 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
 
   // Verify the index before the first write (the lease is the first write).
   const indexStarted = performance.now();
-  const indexOnce = await fetchVerifiedIndex(options.api, options.settings.tags);
+  // The state and the store's check beside the download (no write; redone under the lease if stale).
+  const ahead = checkAhead(store);
+  const accepted = await readAcceptedApi(store, options.api.trust);
+  const indexOnce = await fetchVerifiedIndex(options.api, options.settings.tags, accepted);
   const indexMs = Math.round(performance.now() - indexStarted);
+  const unchanged = indexOnce.files.filter((file) => file.accepted).length;
+  if (unchanged > 0) {
+    emit({
+      type: "phase",
+      phase: "index",
+      detail: `${unchanged} of ${indexOnce.files.length} API files are byte for byte those verified before under the same trusted key: their signatures were not checked again`,
+    });
+  }
 
   const lease = await acquireLock(store, {
     runId: options.runId,
@@ -138,7 +154,13 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   options.signal?.addEventListener("abort", abort, { once: true });
   const stopRenewing = lease.keepAlive((error) => controller.abort(error));
   try {
-    const prepared = await prepareSync({ ...prepareOptions, api: indexOnce, signal: controller.signal });
+    await recordAcceptedApi(store, options.api.trust, indexOnce.files, accepted);
+    const prepared = await prepareSync({
+      ...prepareOptions,
+      api: indexOnce,
+      signal: controller.signal,
+      ahead,
+    });
     prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + indexMs;
     const plan = await writePlan(store, prepared);
     const report = await executePlan({

@@ -1,3 +1,4 @@
+import { readAcceptedApi, recordAcceptedApi } from "../mirror/accepted-api.ts";
 import { LockHeldError } from "../mirror/errors.ts";
 import { executePlan } from "../mirror/execute.ts";
 import { acquireLock, type Lease, readLease } from "../mirror/lock.ts";
@@ -81,13 +82,15 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
 
   let lease: Lease | undefined;
   try {
-    const verified = await fetchVerifiedIndex(deps.api, deps.settings.tags);
+    const accepted = await readAcceptedApi(store, deps.api.trust);
+    const verified = await fetchVerifiedIndex(deps.api, deps.settings.tags, accepted);
     try {
       lease = await acquireLock(store, { runId, owner: deps.owner, leaseMs: deps.leaseMs, now });
     } catch (error) {
       if (error instanceof LockHeldError) return locked(telemetry, runId, error);
       throw error;
     }
+    await recordAcceptedApi(store, deps.api.trust, verified.files, accepted);
     await settleAbandonedShards(
       {
         store,

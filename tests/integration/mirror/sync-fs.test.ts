@@ -1,8 +1,10 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HomebrewApiClient } from "../../../src/homebrew/api-client.ts";
 import { SignatureError } from "../../../src/homebrew/errors.ts";
+import { loadTrustedKey } from "../../../src/homebrew/keys.ts";
 import { startServe } from "../../../src/mirror/serve.ts";
 import { syncMirror } from "../../../src/mirror/sync.ts";
 import { verifyMirror } from "../../../src/mirror/verify.ts";
@@ -111,6 +113,54 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
     expect(emulator().stats.blobRequests).toBe(0);
     expect(await walkFiles(root)).not.toContain("_sync/runs/second.json");
     expect(await new FsStore(root).stat("_sync/lock")).toBeNull();
+  });
+
+  it("does not check again the signatures of API files byte for byte as verified, under the same trusted key only", async () => {
+    const accepted = join(root, "_sync/api-accepted.json");
+    await sync("first");
+    const record = JSON.parse(await readFile(accepted, "utf8"));
+    const files = new Map(
+      (await clientsFor(emulator()).api.fetchIndex()).files.map((f) => [f.key, f.sha256]),
+    );
+    expect(record.trust).toBe(clientsFor(emulator()).api.trust);
+    expect(Object.entries(record.files)).toEqual(expect.arrayContaining([...files]));
+    const written = (await stat(accepted)).mtimeMs;
+
+    const details: string[] = [];
+    const second = await syncMirror({
+      store: new FsStore(root),
+      ...clientsFor(emulator()),
+      settings: mirrorSettings({ exclude: HOSTILE }),
+      runId: "second",
+      onProgress: (event) => {
+        if (event.type === "phase" && event.phase === "index") details.push(event.detail ?? "");
+      },
+    });
+
+    expect(second.report.status).toBe("succeeded");
+    const total = Object.keys(record.files).length;
+    expect(details).toContain(
+      `${total} of ${total} API files are byte for byte those verified before under the same trusted key: their signatures were not checked again`,
+    );
+    // Nothing changed, so nothing was written.
+    expect((await stat(accepted)).mtimeMs).toBe(written);
+
+    // Another trusted key (here Homebrew's, which the emulator's files do not verify under): the record
+    // does not apply, every file is checked, and the run stops before any write.
+    const homebrew = new HomebrewApiClient({
+      apiBase: emulator().api,
+      trustedKey: await loadTrustedKey("builtin"),
+    });
+    await expect(
+      syncMirror({
+        store: new FsStore(root),
+        api: homebrew,
+        registry: clientsFor(emulator()).registry,
+        settings: mirrorSettings({ exclude: HOSTILE }),
+        runId: "third",
+      }),
+    ).rejects.toBeInstanceOf(SignatureError);
+    expect(await walkFiles(root)).not.toContain("_sync/runs/third.json");
   });
 
   it("re-transfers a bottle deleted by hand, and only that one (the check asks the store per recorded key)", async () => {

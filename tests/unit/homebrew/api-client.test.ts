@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { HomebrewApiClient } from "../../../src/homebrew/api-client.ts";
+import { HomebrewApiClient, trustOf } from "../../../src/homebrew/api-client.ts";
 import { SignatureError, UpstreamError } from "../../../src/homebrew/errors.ts";
 import { loadTrustedKey } from "../../../src/homebrew/keys.ts";
 import { withEmulator } from "../../helpers/emulator.ts";
@@ -200,6 +200,63 @@ describe("homebrew/api-client", () => {
       } finally {
         if (formula) files.set("formula.jws.json", formula);
       }
+    });
+  });
+
+  describe("files an earlier run accepted (FetchIndexOptions.accepted)", () => {
+    // Under Homebrew's real key every emulator file fails its signature check: a file that passes
+    // here was not checked.
+    const homebrewClient = async () =>
+      new HomebrewApiClient({
+        apiBase: emulator().api,
+        trustedKey: await loadTrustedKey("builtin"),
+        retry: fastRetry,
+      });
+    const acceptedNow = async () => {
+      const files = (await client().fetchIndex()).files;
+      const packages = await client().fetchInternalPackages("arm64_sequoia");
+      return new Map([...files, ...(packages ? [packages] : [])].map((file) => [file.key, file.sha256]));
+    };
+
+    it("does not check again the signature of bytes whose sha256 is recorded, and parses them when read", async () => {
+      const accepted = await acceptedNow();
+
+      const index = await (await homebrewClient()).fetchIndex({ accepted });
+      const packages = await (await homebrewClient()).fetchInternalPackages("arm64_sequoia", { accepted });
+
+      expect(index.files.map((file) => file.accepted)).toEqual(index.files.map(() => true));
+      expect(packages?.accepted).toBe(true);
+      expect(index.formulae.map((f) => f.name)).toEqual(emulator().index.formulae.map((f) => f.name));
+    });
+
+    it("checks every file whose bytes differ from the recorded ones", async () => {
+      const accepted = new Map(await acceptedNow());
+      accepted.set("api/cask.jws.json", "0".repeat(64));
+
+      await expect((await homebrewClient()).fetchIndex({ accepted })).rejects.toThrow(
+        /cask\.jws\.json: signature mismatch/,
+      );
+      const fresh = await client().fetchIndex({ accepted });
+      expect(fresh.files.find((file) => file.key === "api/cask.jws.json")?.accepted).toBeUndefined();
+    });
+
+    it("still refuses a tampered signature: other bytes than those recorded", async () => {
+      const accepted = await acceptedNow();
+      emulator().faults.inject({ match: "/api/formula.jws.json", fault: { kind: "tamper-signature" } });
+
+      await expect(client().fetchIndex({ accepted })).rejects.toThrow(
+        /formula\.jws\.json: signature mismatch/,
+      );
+    });
+
+    it("names the trust by key and kid: another key or kid is another trust", () => {
+      const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey;
+      const key = emulator().publicKey;
+
+      expect(client().trust).toBe(trustOf(key));
+      expect(trustOf(key)).toMatch(/^[0-9a-f]{64}$/);
+      expect(trustOf(other)).not.toBe(trustOf(key));
+      expect(trustOf(key, "homebrew-2")).not.toBe(trustOf(key));
     });
   });
 
