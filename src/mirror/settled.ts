@@ -78,12 +78,13 @@ export function settledPlan(
     [state.entries, keeps],
     [state.manifests ?? {}, manifestKeeps],
   ] as const) {
-    for (const [key, entry] of Object.entries(records)) {
-      if (entry.supersededAt === undefined) {
+    for (const key in records) {
+      const superseded = records[key]?.supersededAt;
+      if (superseded === undefined) {
         kept.push(key);
         continue;
       }
-      const since = Date.parse(entry.supersededAt);
+      const since = Date.parse(superseded);
       if (Number.isFinite(since) && since < cutoff) return undefined;
     }
   }

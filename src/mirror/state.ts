@@ -132,9 +132,15 @@ function settledOf(value: unknown): { settled?: SettledRecord } {
   return { settled };
 }
 
+const ENTRY_FIELDS = new Set(["sha256", "size", "formula", "tag", "syncedAt", "supersededAt"]);
+
+/**
+ * The entries of one record field, checked in place (a state holds 50,000 of them: no copies). A
+ * malformed one is an error; a field the state does not know is dropped, not written back.
+ */
 function checkEntries(raw: Record<string, unknown>, field: string): Record<string, StateEntry> {
-  const entries: Record<string, StateEntry> = {};
-  for (const [key, entry] of Object.entries(raw)) {
+  for (const key in raw) {
+    const entry = raw[key];
     if (
       !isRecord(entry) ||
       typeof entry.sha256 !== "string" ||
@@ -148,17 +154,10 @@ function checkEntries(raw: Record<string, unknown>, field: string): Record<strin
         fix: `delete the entry (or ${STATE_KEY}); the next sync re-checks it`,
       });
     }
-    const clean: StateEntry = {
-      sha256: entry.sha256,
-      size: entry.size,
-      formula: entry.formula,
-      tag: entry.tag,
-      syncedAt: entry.syncedAt,
-    };
-    if (typeof entry.supersededAt === "string") clean.supersededAt = entry.supersededAt;
-    entries[key] = clean;
+    if (entry.supersededAt !== undefined && typeof entry.supersededAt !== "string") delete entry.supersededAt;
+    for (const name in entry) if (!ENTRY_FIELDS.has(name)) delete entry[name];
   }
-  return entries;
+  return raw as Record<string, StateEntry>;
 }
 
 /**

@@ -223,8 +223,9 @@ export class FsStore implements BlobStore {
   }
 
   /**
-   * What `list` would report for these keys, without reading a folder: one lstat per key and one per
-   * folder on the way (each folder once per call). A key counts when it is a regular file reached
+   * What `list` would report for these keys, without walking the tree: one lstat per key and one per
+   * folder on the way (each folder once per call; a folder in which many folders are looked up is
+   * read once instead, its entries' types answering for the rest). A key counts when it is a regular file reached
    * through real folders only (as `list` walks: a symlinked folder is never followed), or a symlink
    * that `stat` finds resolving to a file inside the root. Synchronous calls, as openLocal makes them
    * (metadata in the page cache costs less than a round trip through the thread pool), in batches
@@ -233,21 +234,33 @@ export class FsStore implements BlobStore {
   async sizes(keys: readonly string[]): Promise<Map<string, number>> {
     const realRoot = this.realRoot ?? (await this.init());
     const found = new Map<string, number>();
+    // Folder → reached through real folders only ("" is the root).
     const folders = new Map<string, boolean>([["", true]]);
-    const listed = listedParents(keys);
+    // Folders read whole: every folder in them is in `folders`; what is not, is no folder.
+    const read = new Set<string>();
+    // Folders looked up one by one in each parent, until LIST_FOLDERS_FROM make reading it cheaper.
+    const looked = new Map<string, number>();
     const realFolder = (dir: string): boolean => {
       const known = folders.get(dir);
       if (known !== undefined) return known;
       const slash = dir.lastIndexOf("/");
       const parent = slash < 0 ? "" : dir.slice(0, slash);
       let real = realFolder(parent);
-      if (real && listed.has(parent)) {
-        // Many folders to check in this one: its entries' types, read once, answer for all of them.
-        for (const entry of direntsOf(join(realRoot, parent)))
-          folders.set(parent === "" ? entry.name : `${parent}/${entry.name}`, entry.isDirectory());
-        listed.delete(parent);
-        real = folders.get(dir) ?? false;
-      } else if (real) real = lstatOf(join(realRoot, dir))?.isDirectory() === true;
+      if (real && read.has(parent)) real = false;
+      else if (real) {
+        const count = (looked.get(parent) ?? 0) + 1;
+        looked.set(parent, count);
+        if (count < LIST_FOLDERS_FROM) real = lstatOf(`${realRoot}/${dir}`)?.isDirectory() === true;
+        else {
+          // Many folders checked in this one (`bottles/` of the manifests): its entries' types, read
+          // once, answer for all of them.
+          const prefix = parent === "" ? "" : `${parent}/`;
+          for (const entry of direntsOf(parent === "" ? realRoot : `${realRoot}/${parent}`))
+            if (entry.isDirectory()) folders.set(`${prefix}${entry.name}`, true);
+          read.add(parent);
+          real = folders.get(dir) === true;
+        }
+      }
       folders.set(dir, real);
       return real;
     };
@@ -258,7 +271,8 @@ export class FsStore implements BlobStore {
       assertValidKey(key);
       const slash = key.lastIndexOf("/");
       if (!realFolder(slash < 0 ? "" : key.slice(0, slash)) || key.startsWith(`${TEMP_DIR}/`)) continue;
-      const info = lstatOf(join(realRoot, key));
+      // A valid key is already normal (no `.`, `..` or empty segment): join's normalising is not needed.
+      const info = lstatOf(`${realRoot}/${key}`);
       if (info?.isFile()) found.set(key, info.size);
       else if (info?.isSymbolicLink()) {
         const linked = await this.stat(key).catch(() => null);
@@ -669,31 +683,10 @@ export class FsStore implements BlobStore {
 }
 
 /** Keys `sizes` checks between two turns of the event loop. */
-const SIZES_BATCH = 5000;
+const SIZES_BATCH = 500;
 
-/** A folder holding at least this many of the folders `sizes` checks is read once instead. */
+/** A folder in which `sizes` has looked up this many folders one by one is read once instead. */
 const LIST_FOLDERS_FROM = 64;
-
-/** The folders in which `keys` put at least LIST_FOLDERS_FROM distinct folders (`bottles/` of the OCI-style manifests). */
-function listedParents(keys: readonly string[]): Set<string> {
-  const childFolders = new Map<string, Set<string>>();
-  for (const key of keys) {
-    let end = key.lastIndexOf("/");
-    while (end > 0) {
-      const dir = key.slice(0, end);
-      const slash = dir.lastIndexOf("/");
-      const parent = slash < 0 ? "" : dir.slice(0, slash);
-      let children = childFolders.get(parent);
-      if (children === undefined) childFolders.set(parent, (children = new Set()));
-      if (children.has(dir)) break;
-      children.add(dir);
-      end = slash;
-    }
-  }
-  const parents = new Set<string>();
-  for (const [parent, children] of childFolders) if (children.size >= LIST_FOLDERS_FROM) parents.add(parent);
-  return parents;
-}
 
 /** A folder's entries with their types (a symlink is not a directory); none when it is unreadable. */
 function direntsOf(path: string): Dirent[] {

@@ -551,6 +551,28 @@ describe("mirror/sync", () => {
   });
 
   describe("a store that fills up", () => {
+    it("holds back room for the state as it will be at the end and the report, not a copy per recorded object", async () => {
+      const store = memoryStore();
+      const names = Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, "0")}`);
+      await run(store, fakeUpstream(names.slice(0, 30)), "first");
+      const before = store.objects.get(STATE_KEY)?.bytes.length ?? 0;
+      const held: number[] = [];
+      store.reserve = async (bytes) => {
+        held.push(bytes);
+        return true;
+      };
+      store.releaseReserve = async () => {};
+
+      const { plan } = await run(store, fakeUpstream(names), "second");
+
+      const after = store.objects.get(STATE_KEY)?.bytes.length ?? 0;
+      const report = store.objects.get(runReportKey("second"))?.bytes.length ?? 0;
+      const added = plan.transfers.length + plan.manifests.length;
+      expect(added).toBeGreaterThan(0);
+      expect(held).toEqual([256 * 1024 + Math.ceil(before * 1.25) + added * 512]);
+      expect(held[0]).toBeGreaterThan(after + report);
+    });
+
     it("starts no transfer after the first ENOSPC; a StorageError with the space still needed; state and report kept; lease released", async () => {
       const store = memoryStore();
       const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, "0")}`);
