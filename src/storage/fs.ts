@@ -35,7 +35,6 @@ import { randomUUID } from "node:crypto";
 import {
   closeSync,
   constants,
-  type Dirent,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -85,6 +84,7 @@ import {
   storageFullIn,
 } from "./errors.ts";
 import { releaseReserve, writeReserve } from "./fs-reserve.ts";
+import { folderCache, LINK, LIST_FOLDERS_FROM, sizesInWorker, sizesOf, WORKER_FROM } from "./fs-sizes.ts";
 import { assertValidExpectation, HashingWritable } from "./hashing.ts";
 import { assertValidKey, assertValidPrefix, compareKeys, TEMP_DIR } from "./keys.ts";
 import { assertValidRange } from "./range.ts";
@@ -114,6 +114,8 @@ export interface FsStoreOptions {
   backgroundSyncMinBytes?: number;
   /** Remember the folders already checked or created (default true; false re-checks every put). */
   dirCache?: boolean;
+  /** `sizes` hands every other key to a worker thread from this many keys (default WORKER_FROM). */
+  sizesWorkerFrom?: number;
 }
 
 /** What link(2) answers on a filesystem (or across mounts) without hard links, or past a file's link limit. */
@@ -140,6 +142,7 @@ export class FsStore implements BlobStore {
   private readonly backgroundSyncMinBytes: number;
   /** Folder key → its real path, checked inside the root (or created inside a checked folder). */
   private readonly dirs: Map<string, string> | undefined;
+  private readonly sizesWorkerFrom: number;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = resolve(root);
@@ -150,6 +153,7 @@ export class FsStore implements BlobStore {
     this.backgroundSyncMinBytes =
       options.backgroundSyncMinBytes ?? (this.flushMode === "syncfs" ? WRITE_BATCH_BYTES : 0);
     this.dirs = options.dirCache === false ? undefined : new Map();
+    this.sizesWorkerFrom = options.sizesWorkerFrom ?? WORKER_FROM;
   }
 
   async stat(key: string): Promise<BlobStat | null> {
@@ -225,58 +229,43 @@ export class FsStore implements BlobStore {
   /**
    * What `list` would report for these keys, without walking the tree: one lstat per key and one per
    * folder on the way (each folder once per call; a folder in which many folders are looked up is
-   * read once instead, its entries' types answering for the rest). A key counts when it is a regular file reached
-   * through real folders only (as `list` walks: a symlinked folder is never followed), or a symlink
-   * that `stat` finds resolving to a file inside the root. Synchronous calls, as openLocal makes them
-   * (metadata in the page cache costs less than a round trip through the thread pool), in batches
-   * that let timers (a lease renewal) run between them.
+   * read once instead, its entries' types answering for the rest). A key counts when it is a regular
+   * file reached through real folders only (as `list` walks: a symlinked folder is never followed), or
+   * a symlink that `stat` finds resolving to a file inside the root. Synchronous calls, as openLocal
+   * makes them (metadata in the page cache costs less than a round trip through the thread pool), in
+   * batches that let timers (a lease renewal) run between them; from `sizesWorkerFrom` keys, every
+   * other key is looked up by a worker thread meanwhile (fs-sizes.ts).
    */
   async sizes(keys: readonly string[]): Promise<Map<string, number>> {
     const realRoot = this.realRoot ?? (await this.init());
-    const found = new Map<string, number>();
-    // Folder → reached through real folders only ("" is the root).
-    const folders = new Map<string, boolean>([["", true]]);
-    // Folders read whole: every folder in them is in `folders`; what is not, is no folder.
-    const read = new Set<string>();
-    // Folders looked up one by one in each parent, until LIST_FOLDERS_FROM make reading it cheaper.
-    const looked = new Map<string, number>();
-    const realFolder = (dir: string): boolean => {
-      const known = folders.get(dir);
-      if (known !== undefined) return known;
-      const slash = dir.lastIndexOf("/");
-      const parent = slash < 0 ? "" : dir.slice(0, slash);
-      let real = realFolder(parent);
-      if (real && read.has(parent)) real = false;
-      else if (real) {
-        const count = (looked.get(parent) ?? 0) + 1;
-        looked.set(parent, count);
-        if (count < LIST_FOLDERS_FROM) real = lstatOf(`${realRoot}/${dir}`)?.isDirectory() === true;
-        else {
-          // Many folders checked in this one (`bottles/` of the manifests): its entries' types, read
-          // once, answer for all of them.
-          const prefix = parent === "" ? "" : `${parent}/`;
-          for (const entry of direntsOf(parent === "" ? realRoot : `${realRoot}/${parent}`))
-            if (entry.isDirectory()) folders.set(`${prefix}${entry.name}`, true);
-          read.add(parent);
-          real = folders.get(dir) === true;
-        }
-      }
-      folders.set(dir, real);
-      return real;
-    };
-    for (let i = 0; i < keys.length; i++) {
-      if (i % SIZES_BATCH === SIZES_BATCH - 1)
-        await new Promise((resolveBatch) => setImmediate(resolveBatch));
-      const key = keys[i] as string;
+    let mine: string[] = [];
+    const theirs: string[] = [];
+    for (const key of keys) {
       assertValidKey(key);
-      const slash = key.lastIndexOf("/");
-      if (!realFolder(slash < 0 ? "" : key.slice(0, slash)) || key.startsWith(`${TEMP_DIR}/`)) continue;
-      // A valid key is already normal (no `.`, `..` or empty segment): join's normalising is not needed.
-      const info = lstatOf(`${realRoot}/${key}`);
-      if (info?.isFile()) found.set(key, info.size);
-      else if (info?.isSymbolicLink()) {
-        const linked = await this.stat(key).catch(() => null);
-        if (linked !== null) found.set(key, linked.size);
+      if (!key.startsWith(`${TEMP_DIR}/`)) mine.push(key);
+    }
+    if (mine.length >= this.sizesWorkerFrom) {
+      // Alternating: bottles and manifests cost differently, and come in runs.
+      const all = mine;
+      mine = [];
+      for (let i = 0; i < all.length; i++) (i % 2 === 0 ? mine : theirs).push(all[i] as string);
+    }
+    const elsewhere = theirs.length > 0 ? sizesInWorker(realRoot, theirs) : undefined;
+    const own = await sizesHere(realRoot, mine);
+    const other = (await elsewhere) ?? (await sizesHere(realRoot, theirs));
+    const found = new Map<string, number>();
+    for (const [list, sizes] of [
+      [mine, own],
+      [theirs, other],
+    ] as const) {
+      for (let i = 0; i < list.length; i++) {
+        const key = list[i] as string;
+        const size = sizes[i] as number;
+        if (size >= 0) found.set(key, size);
+        else if (size === LINK) {
+          const linked = await this.stat(key).catch(() => null);
+          if (linked !== null) found.set(key, linked.size);
+        }
       }
     }
     return found;
@@ -682,20 +671,28 @@ export class FsStore implements BlobStore {
   }
 }
 
-/** Keys `sizes` checks between two turns of the event loop. */
+/** Keys `sizes` looks up between two turns of the event loop. */
 const SIZES_BATCH = 500;
 
-/** A folder in which `sizes` has looked up this many folders one by one is read once instead. */
-const LIST_FOLDERS_FROM = 64;
-
-/** A folder's entries with their types (a symlink is not a directory); none when it is unreadable. */
-function direntsOf(path: string): Dirent[] {
-  try {
-    return readdirSync(path, { withFileTypes: true });
-  } catch (error) {
-    if (["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG"].includes(errnoCode(error) ?? "")) return [];
-    throw error;
+/** fs-sizes.ts `sizesOf` over `keys` on this thread, in batches of SIZES_BATCH. */
+async function sizesHere(realRoot: string, keys: readonly string[]): Promise<Float64Array> {
+  const sizes = new Float64Array(keys.length);
+  const cache = folderCache();
+  for (let from = 0; from < keys.length; from += SIZES_BATCH) {
+    if (from > 0) await new Promise((resolveBatch) => setImmediate(resolveBatch));
+    const to = Math.min(keys.length, from + SIZES_BATCH);
+    sizesOf(
+      { lstatSync, readdirSync },
+      realRoot,
+      keys,
+      from,
+      to,
+      sizes.subarray(from),
+      cache,
+      LIST_FOLDERS_FROM,
+    );
   }
+  return sizes;
 }
 
 /** lstat without following a symlink; undefined when nothing (or no folder on the way) is there. */

@@ -83,13 +83,15 @@ describe("storage/fs", () => {
     });
 
     it.each([
-      ["with an lstat per folder", 0],
+      ["with an lstat per folder", 0, undefined],
       // After LIST_FOLDERS_FROM folders looked up in one folder, sizes reads that folder's entries once.
-      ["with the folder holding 70 more folders read once", 70],
+      ["with the folder holding 70 more folders read once", 70, undefined],
+      // Every other key looked up by a worker thread (from WORKER_FROM keys; here from the first).
+      ["half the keys looked up by a worker thread", 70, 1],
     ])(
       "sizes reports for each key what list reports: real folders only, symlinks only to files inside (%s)",
-      async (_how, padding) => {
-        const store = new FsStore(root);
+      async (_how, padding, sizesWorkerFrom) => {
+        const store = new FsStore(root, sizesWorkerFrom === undefined ? {} : { sizesWorkerFrom });
         const padded: Record<string, number> = {};
         for (let i = 0; i < padding; i++) {
           await store.put(`bottles/pad${i}/manifests/1`, "p");
