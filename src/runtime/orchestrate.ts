@@ -3,6 +3,7 @@ import { LockHeldError } from "../mirror/errors.ts";
 import { executePlan } from "../mirror/execute.ts";
 import { acquireLock, type Lease, readLease } from "../mirror/lock.ts";
 import {
+  checkAhead,
   fetchVerifiedIndex,
   type IndexSource,
   type MirrorSettings,
@@ -61,8 +62,9 @@ export type OrchestrateOutcome =
 
 /**
  * One scheduled run, EventBridge → here (DESIGN.md §5): a held lease → "locked" (the previous run is
- * still going; not an error) → fetch and verify the index (a bad signature stops before any write) →
- * take the lease → plan + manifest sizes → `_sync/plans/<runId>.json` with the verified API files staged
+ * still going; not an error) → fetch and verify the index (a bad signature stops before any write;
+ * files as verified before are not checked again), and beside it read the state and list the store
+ * (checkAhead) → take the lease → plan + manifest sizes → `_sync/plans/<runId>.json` with the verified API files staged
  * → route by bytes to move: nothing → finish in-process (manifests, API, state, report, prune), release,
  * notify "up to date"; ≤ threshold → invoke the worker Lambda; above → ECS RunTask, one task per shard
  * when `shards` splits the run (src/mirror/shards.ts). After a hand-over the lease stays held: the
@@ -82,6 +84,9 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
 
   let lease: Lease | undefined;
   try {
+    // The state and the store's check (a listing of bottles/) beside the download: no write; done
+    // again under the lease if the state changed meanwhile (settling abandoned shards writes it).
+    const ahead = checkAhead(store);
     const accepted = await readAcceptedApi(store, deps.api.trust);
     const verified = await fetchVerifiedIndex(deps.api, deps.settings.tags, accepted);
     try {
@@ -106,6 +111,7 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
     );
     const prepared = await prepareSync({
       store,
+      ahead,
       api: verified,
       registry: deps.registry,
       settings: deps.settings,

@@ -9,7 +9,7 @@ import { type OrchestrateDeps, orchestrate } from "../../../src/runtime/orchestr
 import { progressKey, type RunPlanDeps, readProgress, runPlan } from "../../../src/runtime/run-plan.ts";
 import { memoryTelemetry } from "../../../src/runtime/telemetry.ts";
 import { fakeUpstream, instantRetry, settings } from "../mirror/fake-upstream.ts";
-import { type MemoryStore, memoryStore } from "../mirror/memory-store.ts";
+import { casMemoryStore, type MemoryStore, memoryStore } from "../mirror/memory-store.ts";
 
 // Unit tests of the runtime core with the engine's in-memory store and in-process upstream (the HTTP
 // emulator, s3rver and the real handlers are exercised in tests/integration/runtime). The dispatcher is
@@ -25,8 +25,11 @@ interface Harness {
   runDeps: RunPlanDeps;
 }
 
-function harness(names = ["wget", "openssl@3"], thresholdBytes = 1024 ** 3): Harness {
-  const store = memoryStore();
+function harness(
+  names = ["wget", "openssl@3"],
+  thresholdBytes = 1024 ** 3,
+  store: MemoryStore = memoryStore(),
+): Harness {
   const upstream = fakeUpstream(names);
   const events: NotifyEvent[] = [];
   const invocations: WorkerPayload[] = [];
@@ -120,6 +123,42 @@ describe("runtime/orchestrate", () => {
         expect(await orchestrate(h.orchestrateDeps, runId)).toMatchObject({ route: "none", bottles: 0 });
         expect((await loadState(h.store)).settled).toEqual(settled);
       }
+    });
+
+    it("lists the store beside the index download, and only once while no run wrote the state", async () => {
+      // A store with entity tags (as S3 has): what was read before the lease is used after it.
+      const h = harness(undefined, undefined, casMemoryStore());
+      await orchestrate(h.orchestrateDeps, "run-1");
+      await runPlan(h.runDeps, { runId: "run-1", continuation: 0 });
+      let listings = 0;
+      let listed = (): void => {};
+      const listing = new Promise<void>((resolve) => {
+        listed = resolve;
+      });
+      const list = h.store.list.bind(h.store);
+      h.store.list = (prefix) => {
+        if (prefix === "bottles/") {
+          listings++;
+          listed();
+        }
+        return list(prefix);
+      };
+      // The download takes until the store is listed (or a second, if it never is meanwhile).
+      let listedDuringDownload = false;
+      const fetchIndex = h.upstream.api.fetchIndex;
+      h.orchestrateDeps.api = {
+        ...h.upstream.api,
+        fetchIndex: async () => {
+          const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 1000).unref());
+          listedDuringDownload = await Promise.race([listing.then(() => true), timeout]);
+          return fetchIndex();
+        },
+      };
+
+      expect(await orchestrate(h.orchestrateDeps, "run-2")).toMatchObject({ route: "none", bottles: 0 });
+
+      expect(listedDuringDownload).toBe(true);
+      expect(listings).toBe(1);
     });
 
     it("skips the schedule without writing when another run holds the lock", async () => {
