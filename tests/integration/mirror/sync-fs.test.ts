@@ -84,8 +84,13 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
   it("makes zero blob requests on a no-op re-sync", async () => {
     await sync("first");
     emulator().resetStats();
+    const state = await stat(join(root, "_sync/state.json"));
 
     const { report } = await sync("second");
+
+    // Nothing changed, so the state is not written again (the run's report is).
+    const after = await stat(join(root, "_sync/state.json"));
+    expect([after.ino, after.mtimeMs]).toEqual([state.ino, state.mtimeMs]);
 
     expect(report.status).toBe("succeeded");
     expect(emulator().stats.blobRequests).toBe(0);

@@ -9,7 +9,7 @@ import {
   STATE_KEY,
   saveState,
 } from "../../../src/mirror/state.ts";
-import { memoryStore } from "./memory-store.ts";
+import { casMemoryStore, memoryStore } from "./memory-store.ts";
 
 describe("mirror/state", () => {
   describe("loadState", () => {
@@ -95,6 +95,65 @@ describe("mirror/state", () => {
 
       expect(order).toEqual(["flush", `put ${STATE_KEY}`]);
       expect(Object.keys((await loadState(store)).entries)).toEqual([]);
+    });
+  });
+
+  describe("saveState of a state unchanged since it was read", () => {
+    const T1 = new Date("2026-03-10T12:00:00.000Z");
+    const T2 = new Date("2026-03-10T13:00:00.000Z");
+    const entry = { sha256: "a".repeat(64), size: 1, formula: "a", tag: "all", syncedAt: "t" };
+    // As loadState gives it back (with its `api` record), so that the document round-trips.
+    const withEntry = (key: string) => {
+      const state = { ...emptyState(), api: {} };
+      state.entries[key] = { ...entry };
+      return state;
+    };
+
+    it("writes nothing: the store holds it already, but for updatedAt", async () => {
+      const store = casMemoryStore();
+      await saveState(store, withEntry("bottles/a"), T1);
+      const loaded = await loadState(store);
+      store.writes.length = 0;
+
+      await saveState(store, loaded, T2);
+
+      expect(store.writes).toEqual([]);
+      expect((await loadState(store)).updatedAt).toBe(T1.toISOString());
+    });
+
+    it("writes it when the state changed since the read", async () => {
+      const store = casMemoryStore();
+      await saveState(store, withEntry("bottles/a"), T1);
+      const loaded = await loadState(store);
+      loaded.entries["bottles/b"] = { ...entry };
+
+      await saveState(store, loaded, T2);
+
+      expect(Object.keys((await loadState(store)).entries)).toEqual(["bottles/a", "bottles/b"]);
+      expect((await loadState(store)).updatedAt).toBe(T2.toISOString());
+    });
+
+    it("writes it when the store's copy was written by another since the read", async () => {
+      const store = casMemoryStore();
+      await saveState(store, withEntry("bottles/a"), T1);
+      const loaded = await loadState(store);
+      await new Promise((resolve) => setTimeout(resolve, 2)); // another modified time, so another etag
+      await store.put(STATE_KEY, JSON.stringify(withEntry("bottles/other")));
+
+      await saveState(store, loaded, T2);
+
+      expect(Object.keys((await loadState(store)).entries)).toEqual(["bottles/a"]);
+    });
+
+    it("writes it on a store without entity tags", async () => {
+      const store = memoryStore();
+      await saveState(store, withEntry("bottles/a"), T1);
+      const loaded = await loadState(store);
+      store.writes.length = 0;
+
+      await saveState(store, loaded, T2);
+
+      expect(store.writes).toEqual([`put ${STATE_KEY}`]);
     });
   });
 
