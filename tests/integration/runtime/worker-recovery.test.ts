@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HomebrewApiClient } from "../../../src/homebrew/api-client.ts";
 import { loadTrustedKey } from "../../../src/homebrew/keys.ts";
 import { RegistryClient } from "../../../src/homebrew/registry-client.ts";
+import { ACCEPTED_API_RECORD } from "../../../src/mirror/accepted-api.ts";
 import { readLease } from "../../../src/mirror/lock.ts";
-import { loadState, STATE_KEY } from "../../../src/mirror/state.ts";
+import { loadState, readText, STATE_KEY } from "../../../src/mirror/state.ts";
 import { silentNotifier } from "../../../src/runtime/events.ts";
 import { orchestrate } from "../../../src/runtime/orchestrate.ts";
 import { runPlan } from "../../../src/runtime/run-plan.ts";
@@ -46,6 +47,55 @@ function crashingOnStateWrite(store: BlobStore, failOn: number): BlobStore {
 }
 
 describe("runtime/run-plan", () => {
+  describe("orchestrate", () => {
+    it("records the API files it verified, and on the next run does not check those bytes again", async () => {
+      const store = new S3Store({ bucket: s3.bucket, prefix: "accepted", clientConfig: s3.clientConfig });
+      const registry = new RegistryClient({ registryBase: upstream().registry });
+      const api = new HomebrewApiClient({
+        apiBase: upstream().api,
+        trustedKey: await loadTrustedKey(upstream().publicKeyPath),
+      });
+      const settings = {
+        tags: ["x86_64_linux"],
+        include: [],
+        exclude: [],
+        retentionDays: 7,
+        concurrency: { checkers: 2, transfers: 2 },
+      };
+      const common = { registry, notifier: silentNotifier, environment: "test", leaseMs: 30 * 60_000 };
+      const deps = (telemetry: ReturnType<typeof memoryTelemetry>) => ({
+        ...common,
+        store,
+        api,
+        settings,
+        telemetry,
+        thresholdBytes: 1024 ** 3,
+        owner: "test:orchestrator",
+        dispatcher: { invokeWorker: async () => {}, runTask: async () => ({}) },
+      });
+      const first = memoryTelemetry();
+      await orchestrate(deps(first), "run-a");
+      await runPlan(
+        { ...common, store, telemetry: memoryTelemetry(), owner: "w" },
+        { runId: "run-a", continuation: 0 },
+      );
+      const second = memoryTelemetry();
+
+      expect(await orchestrate(deps(second), "run-b")).toMatchObject({ route: "none" });
+
+      const verified = (t: ReturnType<typeof memoryTelemetry>) =>
+        t.lines.find((line) => line.message === "index verified")?.keys;
+      const files = Number(verified(first)?.apiFiles);
+      expect(files).toBeGreaterThan(0);
+      expect(verified(first)).toMatchObject({ unchangedSinceVerified: 0 });
+      expect(verified(second)).toMatchObject({ apiFiles: files, unchangedSinceVerified: files });
+      const record = JSON.parse((await readText(store, ACCEPTED_API_RECORD)) ?? "{}");
+      expect(record.trust).toBe(api.trust);
+      expect(Object.keys(record.files)).toHaveLength(files);
+      await store.close?.();
+    });
+  });
+
   describe("runPlan", () => {
     it("completes on Lambda's retry after an invocation crashed mid-plan, downloading nothing twice", async () => {
       const store = new S3Store({ bucket: s3.bucket, prefix: "crash", clientConfig: s3.clientConfig });
