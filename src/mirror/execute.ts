@@ -1,5 +1,6 @@
 import type { ApiFile } from "../homebrew/api-client.ts";
 import type { RetryOptions } from "../homebrew/retry.ts";
+import { forEachBounded } from "../shared/concurrency.ts";
 import { errorMessage, type HbsyncError } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { type StorageFullError, storageFullIn } from "../storage/errors.ts";
@@ -568,6 +569,9 @@ async function commitFailed(run: Run): Promise<RunReport> {
   return finish(run);
 }
 
+/** API files looked up or published at once (a staged one is read into memory for its put). */
+const API_AT_ONCE = 4;
+
 /**
  * Phase `publish`: the API files, LAST. Every bottle they name (for the mirrored tags) is now in the
  * store, and on disk: the flush comes first, so a power loss cannot keep the API and lose a bottle it
@@ -577,11 +581,13 @@ async function publishApi(run: Run): Promise<void> {
   const { store, plan, report, state } = run;
   const published = state.api ?? {};
   state.api = published;
-  // Unchanged: recorded with the same sha256 and still in the store.
-  const changed: typeof plan.api = [];
-  for (const ref of plan.api) {
-    if (published[ref.key]?.sha256 !== ref.sha256 || (await store.stat(ref.key)) === null) changed.push(ref);
-  }
+  // Unchanged: recorded with the same sha256 and still in the store (looked up API_AT_ONCE at a time:
+  // on S3 each is a round trip, and Homebrew's shape has 11 files).
+  const gone = new Set<string>();
+  await forEachBounded(plan.api, API_AT_ONCE, async (ref) => {
+    if (published[ref.key]?.sha256 === ref.sha256 && (await store.stat(ref.key)) === null) gone.add(ref.key);
+  });
+  const changed = plan.api.filter((ref) => published[ref.key]?.sha256 !== ref.sha256 || gone.has(ref.key));
   const unchanged = plan.api.length - changed.length;
   run.emit({
     type: "phase",
@@ -595,7 +601,8 @@ async function publishApi(run: Run): Promise<void> {
   await run.time("publish", async () => {
     await store.flush?.();
     const inMemory = new Map((run.options.apiFiles ?? []).map((file) => [file.key, file]));
-    for (const ref of changed) {
+    // Several at once: each file names only bottles already stored, so their order does not matter.
+    await forEachBounded(changed, API_AT_ONCE, async (ref) => {
       const file = inMemory.get(ref.key);
       const body = file ? file.bytes : await readStaged(store, ref.staged, ref.key);
       await store.put(ref.key, body, {
@@ -606,7 +613,7 @@ async function publishApi(run: Run): Promise<void> {
       });
       published[ref.key] = { sha256: ref.sha256, size: ref.size, syncedAt: run.now().toISOString() };
       report.counts.apiPublished++;
-    }
+    });
     // What the upstream stopped serving goes too, after the fresh files: a stale formula.jws.json
     // would name bottles the mirror prunes after the retention.
     for (const key of plan.apiGone ?? []) {

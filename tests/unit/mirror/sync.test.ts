@@ -550,6 +550,36 @@ describe("mirror/sync", () => {
     });
   });
 
+  describe("publishing the API", () => {
+    it("puts the API files several at once, after every bottle, and records each", async () => {
+      const store = memoryStore();
+      const upstream = fakeUpstream(["wget", "curl"]);
+      const put = store.put.bind(store);
+      let inFlight = 0;
+      let most = 0;
+      let bottlesBefore = -1;
+      store.put = async (key, body, options) => {
+        if (!key.startsWith("api/")) return put(key, body, options);
+        if (bottlesBefore < 0) bottlesBefore = store.writes.filter((w) => w.includes(".bottle.")).length;
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        inFlight--;
+        return put(key, body, options);
+      };
+
+      const { report, plan } = await run(store, upstream, "publish");
+
+      expect(report.counts.apiPublished).toBe(plan.api.length);
+      expect(plan.api.length).toBeGreaterThan(1);
+      expect(most).toBe(Math.min(plan.api.length, 4));
+      expect(bottlesBefore).toBe(plan.transfers.length);
+      expect(Object.keys((await loadState(store)).api ?? {}).sort()).toEqual(
+        plan.api.map((r) => r.key).sort(),
+      );
+    });
+  });
+
   describe("a store that fills up", () => {
     it("holds back room for the state as it will be at the end and the report, not a copy per recorded object", async () => {
       const store = memoryStore();
