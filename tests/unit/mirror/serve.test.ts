@@ -290,7 +290,9 @@ describe("mirror/serve", () => {
     });
 
     it("ignores an If-Modified-Since in the future, and lets If-None-Match decide when sent (RFC 9110 §13.1.3, §13.2.2)", async () => {
-      const now = new Date();
+      // The server's clock a few seconds past the files setup writes: their Last-Modified (whole
+      // seconds) must not be in its future (taken before the writes, it was once a second behind).
+      const now = new Date(Date.now() + 5_000);
       const { apiDomain } = await setup(now);
       const url = `${apiDomain}/formula.jws.json`;
       const first = await fetch(url);
