@@ -10,6 +10,7 @@ import { InvalidUpstreamDataError } from "../homebrew/errors.ts";
 import { jwsPayload, type ParsedPackages, parseInternalPackages } from "../homebrew/internal-packages.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
+import { readAcceptedApi } from "./accepted-api.ts";
 import { StateError } from "./errors.ts";
 import { isOciKey, type Layout } from "./layouts.ts";
 import {
@@ -299,6 +300,22 @@ async function stillAhead(
   if (checked === undefined) return undefined;
   const now = await store.stat(STATE_KEY);
   return (now === null ? null : (now.etag ?? "")) === checked.etag ? checked : undefined;
+}
+
+/**
+ * prepareSync for a run that writes nothing (`hbsync plan`, `sync --dry-run`), as a sync prepares:
+ * the files an earlier run accepted are not verified again (the record is read, never written), and
+ * the state is read and the store checked beside the index download.
+ */
+export async function prepareReadOnly(options: PrepareOptions): Promise<PreparedSync> {
+  const started = performance.now();
+  const ahead = checkAhead(options.store);
+  const accepted = await readAcceptedApi(options.store, options.api.trust);
+  const api = await fetchVerifiedIndex(options.api, options.settings.tags, accepted);
+  const indexMs = Math.round(performance.now() - started);
+  const prepared = await prepareSync({ ...options, api, ahead });
+  prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + indexMs;
+  return prepared;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   fetchVerifiedIndex,
   type IndexSource,
   type MirrorSettings,
+  prepareReadOnly,
   prepareSync,
   type StoredPlan,
   writePlan,
@@ -98,7 +99,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   };
 
   if (options.dryRun) {
-    const prepared = await prepareSync(prepareOptions);
+    const prepared = await prepareReadOnly(prepareOptions);
     const report = emptyReport(options.runId, store.location, options.settings.tags, startedAt);
     report.status = "dry-run";
     report.counts.formulae = prepared.plan.formulaeCount;

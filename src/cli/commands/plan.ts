@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { explainFormula, type TagExplanation } from "../../mirror/plan.ts";
-import { prepareSync } from "../../mirror/prepare.ts";
+import { prepareReadOnly } from "../../mirror/prepare.ts";
 import { formatBytes, missingDependencyLines, newRunId } from "../../mirror/report.ts";
 import { openDestination, resolveMirror, upstreamClients } from "../../mirror/setup.ts";
 import type { CliContext } from "../context.ts";
@@ -24,7 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
     const { api, registry } = await upstreamClients(resolved.upstream, ctx.cwd, ctx.env);
     const store = openDestination(resolved.dest, ctx.cwd, ctx.env);
     try {
-      const prepared = await prepareSync({
+      const prepared = await prepareReadOnly({
         store,
         api,
         registry,

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HomebrewApiClient } from "../../../src/homebrew/api-client.ts";
 import { SignatureError } from "../../../src/homebrew/errors.ts";
 import { loadTrustedKey } from "../../../src/homebrew/keys.ts";
+import { prepareReadOnly } from "../../../src/mirror/prepare.ts";
 import { startServe } from "../../../src/mirror/serve.ts";
 import { syncMirror } from "../../../src/mirror/sync.ts";
 import { verifyMirror } from "../../../src/mirror/verify.ts";
@@ -166,6 +167,25 @@ describe("mirror/sync into a folder (emulator on loopback)", () => {
       }),
     ).rejects.toBeInstanceOf(SignatureError);
     expect(await walkFiles(root)).not.toContain("_sync/runs/third.json");
+  });
+
+  it("plans read-only (hbsync plan, sync --dry-run) as a sync prepares: accepted files not checked again, nothing written", async () => {
+    await sync("first");
+    const before = await walkFiles(root);
+    const accepted = await readFile(join(root, "_sync/api-accepted.json"), "utf8");
+
+    const prepared = await prepareReadOnly({
+      store: new FsStore(root),
+      ...clientsFor(emulator()),
+      settings: mirrorSettings({ exclude: HOSTILE }),
+      runId: "plan",
+    });
+
+    expect(prepared.apiFiles.length).toBeGreaterThan(0);
+    expect(prepared.apiFiles.every((file) => file.accepted)).toBe(true);
+    expect(prepared.plan.transfers).toEqual([]);
+    expect(await walkFiles(root)).toEqual(before);
+    expect(await readFile(join(root, "_sync/api-accepted.json"), "utf8")).toBe(accepted);
   });
 
   it("re-transfers a bottle deleted by hand, and only that one (the check asks the store per recorded key)", async () => {
