@@ -228,18 +228,23 @@ export function planKey(runId: string): string {
 export async function forgetMissing(
   store: BlobStore,
   state: MirrorState,
+  signal?: AbortSignal,
 ): Promise<{ missing: string[]; listed: Set<string> | undefined }> {
   let sizes: Map<string, number>;
   let listed: Set<string> | undefined;
   if (store.sizes) {
-    sizes = await store.sizes([
+    const keys = [
       ...Object.keys(state.entries),
       ...Object.keys(state.manifests ?? {}),
       ...Object.keys(state.portableRuby ?? {}),
-    ]);
+    ];
+    sizes = await store.sizes(keys, signal === undefined ? {} : { signal });
   } else {
     sizes = new Map();
-    for await (const object of store.list("bottles/")) sizes.set(object.key, object.size);
+    for await (const object of store.list("bottles/")) {
+      signal?.throwIfAborted();
+      sizes.set(object.key, object.size);
+    }
     listed = new Set(sizes.keys());
   }
   const missing: string[] = [];
@@ -276,15 +281,17 @@ export interface CheckedAhead {
  * run beside the index download rather than after it. Nothing is written. prepareSync uses the result
  * only if the state's entity tag is still the one taken before the read: a run that wrote the state
  * since (or settled a crashed one) makes it read and check again under the lease. Undefined when
- * anything fails (a state caught mid-write): the same read under the lease then says why.
+ * anything fails (a state caught mid-write): the same read under the lease then says why. An abort
+ * of `signal` (the index failed: the run ends) stops it between reads.
  */
-export async function checkAhead(store: BlobStore): Promise<CheckedAhead | undefined> {
+export async function checkAhead(store: BlobStore, signal?: AbortSignal): Promise<CheckedAhead | undefined> {
   try {
     const before = await store.stat(STATE_KEY);
     if (before !== null && before.etag === undefined) return undefined;
     const state = await loadState(store);
+    signal?.throwIfAborted();
     const started = performance.now();
-    const { missing, listed } = await forgetMissing(store, state);
+    const { missing, listed } = await forgetMissing(store, state, signal);
     return { etag: before?.etag ?? null, state, missing, listed, checkMs: performance.now() - started };
   } catch {
     return undefined;
@@ -303,15 +310,32 @@ async function stillAhead(
 }
 
 /**
+ * `step` (a step of the run beside checkAhead: the index's download and check, the lease); if it
+ * fails, `early` is aborted so that checkAhead stops too: the run is over, and its process need not
+ * wait for the check to end.
+ */
+export async function abortingOnFailure<T>(early: AbortController, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    early.abort();
+    throw error;
+  }
+}
+
+/**
  * prepareSync for a run that writes nothing (`hbsync plan`, `sync --dry-run`), as a sync prepares:
  * the files an earlier run accepted are not verified again (the record is read, never written), and
  * the state is read and the store checked beside the index download.
  */
 export async function prepareReadOnly(options: PrepareOptions): Promise<PreparedSync> {
   const started = performance.now();
-  const ahead = checkAhead(options.store);
-  const accepted = await readAcceptedApi(options.store, options.api.trust);
-  const api = await fetchVerifiedIndex(options.api, options.settings.tags, accepted);
+  const early = new AbortController();
+  const ahead = checkAhead(options.store, early.signal);
+  const api = await abortingOnFailure(early, async () => {
+    const accepted = await readAcceptedApi(options.store, options.api.trust);
+    return fetchVerifiedIndex(options.api, options.settings.tags, accepted);
+  });
   const indexMs = Math.round(performance.now() - started);
   const prepared = await prepareSync({ ...options, api, ahead });
   prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + indexMs;

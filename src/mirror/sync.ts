@@ -7,6 +7,7 @@ import { BREW_GIT_PREFIX } from "./git/record.ts";
 import { acquireLock, assertNotHeld, currentProcess, LOCK_KEY, readLease } from "./lock.ts";
 import { portableRubyPhase } from "./portable-ruby.ts";
 import {
+  abortingOnFailure,
   checkAhead,
   fetchVerifiedIndex,
   type IndexSource,
@@ -120,9 +121,12 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   // Verify the index before the first write (the lease is the first write).
   const indexStarted = performance.now();
   // The state and the store's check beside the download (no write; redone under the lease if stale).
-  const ahead = checkAhead(store);
-  const accepted = await readAcceptedApi(store, options.api.trust);
-  const indexOnce = await fetchVerifiedIndex(options.api, options.settings.tags, accepted);
+  const early = new AbortController();
+  const ahead = checkAhead(store, early.signal);
+  const accepted = await abortingOnFailure(early, () => readAcceptedApi(store, options.api.trust));
+  const indexOnce = await abortingOnFailure(early, () =>
+    fetchVerifiedIndex(options.api, options.settings.tags, accepted),
+  );
   const indexMs = Math.round(performance.now() - indexStarted);
   const unchanged = indexOnce.files.filter((file) => file.accepted).length;
   if (unchanged > 0) {
@@ -133,13 +137,15 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
     });
   }
 
-  const lease = await acquireLock(store, {
-    runId: options.runId,
-    ...(options.owner ? { owner: options.owner } : {}),
-    ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
-    process: currentProcess(),
-    now,
-  });
+  const lease = await abortingOnFailure(early, () =>
+    acquireLock(store, {
+      runId: options.runId,
+      ...(options.owner ? { owner: options.owner } : {}),
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+      process: currentProcess(),
+      now,
+    }),
+  );
   if (lease.takenOver) {
     const { from, reason } = lease.takenOver;
     emit({

@@ -3,6 +3,7 @@ import { LockHeldError } from "../mirror/errors.ts";
 import { executePlan } from "../mirror/execute.ts";
 import { acquireLock, type Lease, readLease } from "../mirror/lock.ts";
 import {
+  abortingOnFailure,
   checkAhead,
   fetchVerifiedIndex,
   type IndexSource,
@@ -86,16 +87,21 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
   try {
     // The state and the store's check (a listing of bottles/) beside the download: no write; done
     // again under the lease if the state changed meanwhile (settling abandoned shards writes it).
-    const ahead = checkAhead(store);
-    const accepted = await readAcceptedApi(store, deps.api.trust);
-    const verified = await fetchVerifiedIndex(deps.api, deps.settings.tags, accepted);
+    const early = new AbortController();
+    const ahead = checkAhead(store, early.signal);
+    const accepted = await abortingOnFailure(early, () => readAcceptedApi(store, deps.api.trust));
+    const verified = await abortingOnFailure(early, () =>
+      fetchVerifiedIndex(deps.api, deps.settings.tags, accepted),
+    );
     telemetry.info("index verified", {
       apiFiles: verified.files.length,
       // Byte for byte as verified before under the same trusted key: not checked again (accepted-api.ts).
       unchangedSinceVerified: verified.files.filter((file) => file.accepted).length,
     });
     try {
-      lease = await acquireLock(store, { runId, owner: deps.owner, leaseMs: deps.leaseMs, now });
+      lease = await abortingOnFailure(early, () =>
+        acquireLock(store, { runId, owner: deps.owner, leaseMs: deps.leaseMs, now }),
+      );
     } catch (error) {
       if (error instanceof LockHeldError) return locked(telemetry, runId, error);
       throw error;

@@ -79,7 +79,7 @@ export interface BlobStore {
    * Optional (fs): where asking for each key costs less than listing the folders that hold them, a
    * sync that checks its recorded objects asks for those only (S3 lists: 1,000 keys per request).
    */
-  sizes?(keys: readonly string[]): Promise<Map<string, number>>;
+  sizes?(keys: readonly string[], options?: { signal?: AbortSignal }): Promise<Map<string, number>>;
   /**
    * A stream of the object's bytes; throws NotFoundError when absent. `range` is inclusive; an `end`
    * past the object is clamped; a `start` at or past the end throws RangeNotSatisfiableError (HTTP 416).

@@ -121,9 +121,18 @@ parentPort.postMessage(out, [out.buffer]);
 /**
  * sizesOf over `keys` in a worker thread; undefined when the worker could not run it (it could not
  * start, or a call failed): the caller then looks the keys up itself, and meets any real error there.
+ * An abort of `signal` stops the worker (undefined).
  */
-export function sizesInWorker(root: string, keys: readonly string[]): Promise<Float64Array | undefined> {
+export function sizesInWorker(
+  root: string,
+  keys: readonly string[],
+  signal?: AbortSignal,
+): Promise<Float64Array | undefined> {
   return new Promise((resolveSizes) => {
+    if (signal?.aborted) {
+      resolveSizes(undefined);
+      return;
+    }
     let worker: Worker;
     try {
       worker = new Worker(WORKER_SOURCE, {
@@ -139,8 +148,14 @@ export function sizesInWorker(root: string, keys: readonly string[]): Promise<Fl
       resolveSizes(undefined);
       return;
     }
+    // Aborted: the worker is stopped (the caller, aborted too, looks nothing up itself).
+    const stop = (): void => void worker.terminate();
+    signal?.addEventListener("abort", stop, { once: true });
     worker.once("message", (sizes: Float64Array) => resolveSizes(sizes));
     worker.once("error", () => resolveSizes(undefined));
-    worker.once("exit", () => resolveSizes(undefined));
+    worker.once("exit", () => {
+      signal?.removeEventListener("abort", stop);
+      resolveSizes(undefined);
+    });
   });
 }

@@ -236,7 +236,9 @@ export class FsStore implements BlobStore {
    * batches that let timers (a lease renewal) run between them; from `sizesWorkerFrom` keys, every
    * other key is looked up by a worker thread meanwhile (fs-sizes.ts).
    */
-  async sizes(keys: readonly string[]): Promise<Map<string, number>> {
+  async sizes(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Map<string, number>> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const realRoot = this.realRoot ?? (await this.init());
     let mine: string[] = [];
     const theirs: string[] = [];
@@ -250,9 +252,10 @@ export class FsStore implements BlobStore {
       mine = [];
       for (let i = 0; i < all.length; i++) (i % 2 === 0 ? mine : theirs).push(all[i] as string);
     }
-    const elsewhere = theirs.length > 0 ? sizesInWorker(realRoot, theirs) : undefined;
-    const own = await sizesHere(realRoot, mine);
-    const other = (await elsewhere) ?? (await sizesHere(realRoot, theirs));
+    const elsewhere = theirs.length > 0 ? sizesInWorker(realRoot, theirs, signal) : undefined;
+    const own = await sizesHere(realRoot, mine, signal);
+    const other = (await elsewhere) ?? (await sizesHere(realRoot, theirs, signal));
+    signal?.throwIfAborted();
     const found = new Map<string, number>();
     for (const [list, sizes] of [
       [mine, own],
@@ -674,12 +677,17 @@ export class FsStore implements BlobStore {
 /** Keys `sizes` looks up between two turns of the event loop. */
 const SIZES_BATCH = 500;
 
-/** fs-sizes.ts `sizesOf` over `keys` on this thread, in batches of SIZES_BATCH. */
-async function sizesHere(realRoot: string, keys: readonly string[]): Promise<Float64Array> {
+/** fs-sizes.ts `sizesOf` over `keys` on this thread, in batches of SIZES_BATCH (`signal` between them). */
+async function sizesHere(
+  realRoot: string,
+  keys: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<Float64Array> {
   const sizes = new Float64Array(keys.length);
   const cache = folderCache();
   for (let from = 0; from < keys.length; from += SIZES_BATCH) {
     if (from > 0) await new Promise((resolveBatch) => setImmediate(resolveBatch));
+    signal?.throwIfAborted();
     const to = Math.min(keys.length, from + SIZES_BATCH);
     sizesOf(
       { lstatSync, readdirSync },

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SignatureError } from "../../../src/homebrew/errors.ts";
 import { StateError } from "../../../src/mirror/errors.ts";
 import { type CheckedAhead, checkAhead, prepareSync } from "../../../src/mirror/prepare.ts";
 import { loadState, STATE_KEY, saveState } from "../../../src/mirror/state.ts";
@@ -102,6 +103,42 @@ describe("mirror/prepare checkAhead", () => {
 
     expect(await checkAhead(store)).toBeUndefined();
     await expect(prepare(store, upstream, undefined)).rejects.toBeInstanceOf(StateError);
+  });
+
+  it("is stopped when the run's index fails: the check does not outlive the run", async () => {
+    const store = new FsStore(root);
+    const upstream = fakeUpstream(["wget", "curl"]);
+    await firstSync(store, upstream);
+    const sizes = store.sizes.bind(store);
+    let checking: AbortSignal | undefined;
+    let started = (): void => {};
+    const checkStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    store.sizes = async (keys, options) => {
+      checking = options?.signal;
+      started();
+      return sizes(keys, options);
+    };
+    // The index fails while the early check is under way.
+    upstream.api.fetchIndex = async () => {
+      await checkStarted;
+      throw new SignatureError("signature mismatch (injected)");
+    };
+
+    await expect(
+      syncMirror({
+        store,
+        api: upstream.api,
+        registry: upstream.registry,
+        settings: settings(),
+        runId: "second",
+        now: () => NOW,
+      }),
+    ).rejects.toBeInstanceOf(SignatureError);
+
+    expect(checking?.aborted).toBe(true);
+    await expect(store.sizes(["bottles/x"], { signal: checking as AbortSignal })).rejects.toThrow();
   });
 
   it("reads no state as the empty one, and uses it while there is still none", async () => {

@@ -79,6 +79,17 @@ describe("storage/fs-sizes", () => {
     expect(JSON.parse(stdout)).toEqual([...here(keys)]);
   });
 
+  it("starts no worker once aborted, and a running one is stopped by the abort", async () => {
+    const keys = await tree();
+    const aborting = new AbortController();
+
+    const running = sizesInWorker(root, keys, aborting.signal);
+    aborting.abort();
+
+    expect(await running).toBeUndefined();
+    expect(await sizesInWorker(root, keys, AbortSignal.abort())).toBeUndefined();
+  });
+
   it("gives nothing, rather than hanging or throwing, when the worker fails", async () => {
     const notKeys = [42] as unknown as string[];
 
