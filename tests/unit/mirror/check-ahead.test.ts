@@ -37,13 +37,13 @@ describe("mirror/prepare checkAhead", () => {
     return store;
   }
 
-  const firstSync = (store: FsStore, upstream: FakeUpstream) =>
+  const runSync = (store: FsStore, upstream: FakeUpstream, runId = "first") =>
     syncMirror({
       store,
       api: upstream.api,
       registry: upstream.registry,
       settings: settings(),
-      runId: "first",
+      runId,
       now: () => NOW,
       retry: instantRetry(),
     });
@@ -62,7 +62,7 @@ describe("mirror/prepare checkAhead", () => {
   it("is used while the state is as it was read: one check in all", async () => {
     const store = countingStore();
     const upstream = fakeUpstream(["wget", "curl"]);
-    await firstSync(store, upstream);
+    await runSync(store, upstream);
     store.checks = 0;
 
     const ahead = await checkAhead(store);
@@ -77,7 +77,7 @@ describe("mirror/prepare checkAhead", () => {
   it("is not used once another run wrote the state: read and checked again under the lease", async () => {
     const store = countingStore();
     const upstream = fakeUpstream(["wget", "curl"]);
-    await firstSync(store, upstream);
+    await runSync(store, upstream);
     const ahead = await checkAhead(store);
     // Another run, between the early read and this run's lease, forgot a bottle (a repair, say).
     const written = await loadState(store);
@@ -98,7 +98,7 @@ describe("mirror/prepare checkAhead", () => {
   it("gives nothing for a state it cannot read (one caught mid-write); the read under the lease says why", async () => {
     const store = new FsStore(root);
     const upstream = fakeUpstream(["wget"]);
-    await firstSync(store, upstream);
+    await runSync(store, upstream);
     await writeFile(join(root, STATE_KEY), '{"version": 1, "entries": {"bottles/x');
 
     expect(await checkAhead(store)).toBeUndefined();
@@ -108,7 +108,7 @@ describe("mirror/prepare checkAhead", () => {
   it("is stopped when the run's index fails: the check does not outlive the run", async () => {
     const store = new FsStore(root);
     const upstream = fakeUpstream(["wget", "curl"]);
-    await firstSync(store, upstream);
+    await runSync(store, upstream);
     const sizes = store.sizes.bind(store);
     let checking: AbortSignal | undefined;
     let started = (): void => {};
@@ -126,16 +126,7 @@ describe("mirror/prepare checkAhead", () => {
       throw new SignatureError("signature mismatch (injected)");
     };
 
-    await expect(
-      syncMirror({
-        store,
-        api: upstream.api,
-        registry: upstream.registry,
-        settings: settings(),
-        runId: "second",
-        now: () => NOW,
-      }),
-    ).rejects.toBeInstanceOf(SignatureError);
+    await expect(runSync(store, upstream, "second")).rejects.toBeInstanceOf(SignatureError);
 
     expect(checking?.aborted).toBe(true);
     await expect(store.sizes(["bottles/x"], { signal: checking as AbortSignal })).rejects.toThrow();
