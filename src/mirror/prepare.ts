@@ -10,7 +10,7 @@ import { InvalidUpstreamDataError } from "../homebrew/errors.ts";
 import { jwsPayload, type ParsedPackages, parseInternalPackages } from "../homebrew/internal-packages.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { readAcceptedApi } from "./accepted-api.ts";
+import { readAcceptedApi, recordAcceptedApi } from "./accepted-api.ts";
 import { StateError } from "./errors.ts";
 import { isOciKey, type Layout } from "./layouts.ts";
 import {
@@ -26,7 +26,7 @@ import { runPool } from "./pool.ts";
 import type { RunError } from "./report.ts";
 import { settledInputs, settledPlan } from "./settled.ts";
 import type { PlanShards } from "./shards.ts";
-import { loadState, type MirrorState, readText, STATE_KEY, writeJson } from "./state.ts";
+import { loadState, loadStateTagged, type MirrorState, readText, STATE_KEY, writeJson } from "./state.ts";
 import { type FetchedManifest, fetchManifest, type ManifestSource } from "./transfer.ts";
 import { recordedObjects, verifyMirror } from "./verify.ts";
 
@@ -286,13 +286,12 @@ export interface CheckedAhead {
  */
 export async function checkAhead(store: BlobStore, signal?: AbortSignal): Promise<CheckedAhead | undefined> {
   try {
-    const before = await store.stat(STATE_KEY);
-    if (before !== null && before.etag === undefined) return undefined;
-    const state = await loadState(store);
+    const { state, etag } = await loadStateTagged(store);
+    if (etag === undefined) return undefined;
     signal?.throwIfAborted();
     const started = performance.now();
     const { missing, listed } = await forgetMissing(store, state, signal);
-    return { etag: before?.etag ?? null, state, missing, listed, checkMs: performance.now() - started };
+    return { etag, state, missing, listed, checkMs: performance.now() - started };
   } catch {
     return undefined;
   }
@@ -309,36 +308,61 @@ async function stillAhead(
   return (now === null ? null : (now.etag ?? "")) === checked.etag ? checked : undefined;
 }
 
-/**
- * `step` (a step of the run beside checkAhead: the index's download and check, the lease); if it
- * fails, `early` is aborted so that checkAhead stops too: the run is over, and its process need not
- * wait for the check to end.
- */
-export async function abortingOnFailure<T>(early: AbortController, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    early.abort();
-    throw error;
-  }
+/** The verified index, fetched beside checkAhead (fetchIndexBeside). */
+export interface IndexBeside {
+  index: VerifiedIndex;
+  /** checkAhead's result, for prepareSync's `ahead`. */
+  ahead: Promise<CheckedAhead | undefined>;
+  /** Files byte for byte as verified before under the same trust: not checked again. */
+  unchanged: number;
+  indexMs: number;
+  /** Runs a further step before the lease is ours (taking it); if it fails, checkAhead stops too. */
+  guard<T>(step: () => Promise<T>): Promise<T>;
+  /** Records the files verified (accepted-api.ts): a write, so only under the lease. */
+  recordAccepted(): Promise<void>;
 }
 
 /**
- * prepareSync for a run that writes nothing (`hbsync plan`, `sync --dry-run`), as a sync prepares:
- * the files an earlier run accepted are not verified again (the record is read, never written), and
- * the state is read and the store checked beside the index download.
+ * How every run starts (a sync, the orchestrator, `hbsync plan`): checkAhead, and beside it the index
+ * fetched and verified, the files an earlier run accepted not checked again. When that (or a step
+ * `guard` runs) fails, checkAhead is aborted: the run is over, and its process need not wait for the
+ * check to end.
  */
-export async function prepareReadOnly(options: PrepareOptions): Promise<PreparedSync> {
+export async function fetchIndexBeside(
+  store: BlobStore,
+  api: IndexSource,
+  tags: readonly string[],
+): Promise<IndexBeside> {
   const started = performance.now();
   const early = new AbortController();
-  const ahead = checkAhead(options.store, early.signal);
-  const api = await abortingOnFailure(early, async () => {
-    const accepted = await readAcceptedApi(options.store, options.api.trust);
-    return fetchVerifiedIndex(options.api, options.settings.tags, accepted);
+  const ahead = checkAhead(store, early.signal);
+  const guard = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (error) {
+      early.abort();
+      throw error;
+    }
+  };
+  const { index, accepted } = await guard(async () => {
+    const accepted = await readAcceptedApi(store, api.trust);
+    return { index: await fetchVerifiedIndex(api, tags, accepted), accepted };
   });
-  const indexMs = Math.round(performance.now() - started);
-  const prepared = await prepareSync({ ...options, api, ahead });
-  prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + indexMs;
+  return {
+    index,
+    ahead,
+    unchanged: index.files.filter((file) => file.accepted).length,
+    indexMs: Math.round(performance.now() - started),
+    guard,
+    recordAccepted: () => recordAcceptedApi(store, api.trust, index.files, accepted),
+  };
+}
+
+/** prepareSync for a run that writes nothing (`hbsync plan`, `sync --dry-run`), started as a sync is. */
+export async function prepareReadOnly(options: PrepareOptions): Promise<PreparedSync> {
+  const started = await fetchIndexBeside(options.store, options.api, options.settings.tags);
+  const prepared = await prepareSync({ ...options, api: started.index, ahead: started.ahead });
+  prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + started.indexMs;
   return prepared;
 }
 

@@ -69,13 +69,23 @@ const STAMP_END = STAMPED.length + new Date(0).toISOString().length;
 
 /** Reads the state; an absent state is an empty mirror. A corrupt state is an error, never guessed at. */
 export async function loadState(store: BlobStore): Promise<MirrorState> {
+  return (await loadStateTagged(store)).state;
+}
+
+/**
+ * loadState, with the entity tag the state had before it was read: null when there is none, undefined
+ * when the store has no entity tags.
+ */
+export async function loadStateTagged(
+  store: BlobStore,
+): Promise<{ state: MirrorState; etag: string | null | undefined }> {
   const read = await readTagged(store, STATE_KEY);
-  if (read === null) return emptyState();
+  if (read === null) return { state: emptyState(), etag: null };
   const text = read.bytes.toString("utf8");
   const state = parseState(text);
   if (read.etag === undefined) lastRead.delete(store);
   else lastRead.set(store, { etag: read.etag, text });
-  return state;
+  return { state, etag: read.etag };
 }
 
 /** True when `document` is `text` but for the `updatedAt` both open with. */
@@ -240,16 +250,16 @@ export async function readBytes(
   key: string,
   retry: Pick<RetryOptions, "sleep"> = {},
 ): Promise<Buffer | null> {
-  return withRetry(() => readBytesOnce(store, key), { retries: 2, baseMs: 200, ...retry });
-}
-
-async function readBytesOnce(store: BlobStore, key: string): Promise<Buffer | null> {
-  return (await readTaggedOnce(store, key))?.bytes ?? null;
+  return (await readTagged(store, key, retry))?.bytes ?? null;
 }
 
 /** readBytes, with the entity tag the object had before the read (undefined where the store has none). */
-function readTagged(store: BlobStore, key: string): Promise<{ bytes: Buffer; etag?: string } | null> {
-  return withRetry(() => readTaggedOnce(store, key), { retries: 2, baseMs: 200 });
+function readTagged(
+  store: BlobStore,
+  key: string,
+  retry: Pick<RetryOptions, "sleep"> = {},
+): Promise<{ bytes: Buffer; etag?: string } | null> {
+  return withRetry(() => readTaggedOnce(store, key), { retries: 2, baseMs: 200, ...retry });
 }
 
 async function readTaggedOnce(

@@ -1,15 +1,12 @@
 import type { RetryOptions } from "../homebrew/retry.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { readAcceptedApi, recordAcceptedApi } from "./accepted-api.ts";
 import { executePlan } from "./execute.ts";
 import { brewGitPhase } from "./git/publish.ts";
 import { BREW_GIT_PREFIX } from "./git/record.ts";
 import { acquireLock, assertNotHeld, currentProcess, LOCK_KEY, readLease } from "./lock.ts";
 import { portableRubyPhase } from "./portable-ruby.ts";
 import {
-  abortingOnFailure,
-  checkAhead,
-  fetchVerifiedIndex,
+  fetchIndexBeside,
   type IndexSource,
   type MirrorSettings,
   prepareReadOnly,
@@ -118,26 +115,18 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
     return { report, plan: prepared.plan };
   }
 
-  // Verify the index before the first write (the lease is the first write).
-  const indexStarted = performance.now();
-  // The state and the store's check beside the download (no write; redone under the lease if stale).
-  const early = new AbortController();
-  const ahead = checkAhead(store, early.signal);
-  const accepted = await abortingOnFailure(early, () => readAcceptedApi(store, options.api.trust));
-  const indexOnce = await abortingOnFailure(early, () =>
-    fetchVerifiedIndex(options.api, options.settings.tags, accepted),
-  );
-  const indexMs = Math.round(performance.now() - indexStarted);
-  const unchanged = indexOnce.files.filter((file) => file.accepted).length;
-  if (unchanged > 0) {
+  // Verify the index before the first write (the lease is the first write); beside it, the state read
+  // and the store checked (no write; done again under the lease if the state changed meanwhile).
+  const started = await fetchIndexBeside(store, options.api, options.settings.tags);
+  if (started.unchanged > 0) {
     emit({
       type: "phase",
       phase: "index",
-      detail: `${unchanged} of ${indexOnce.files.length} API files are byte for byte those verified before under the same trusted key: their signatures were not checked again`,
+      detail: `${started.unchanged} of ${started.index.files.length} API files are byte for byte those verified before under the same trusted key: their signatures were not checked again`,
     });
   }
 
-  const lease = await abortingOnFailure(early, () =>
+  const lease = await started.guard(() =>
     acquireLock(store, {
       runId: options.runId,
       ...(options.owner ? { owner: options.owner } : {}),
@@ -161,14 +150,14 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
   options.signal?.addEventListener("abort", abort, { once: true });
   const stopRenewing = lease.keepAlive((error) => controller.abort(error));
   try {
-    await recordAcceptedApi(store, options.api.trust, indexOnce.files, accepted);
+    await started.recordAccepted();
     const prepared = await prepareSync({
       ...prepareOptions,
-      api: indexOnce,
+      api: started.index,
       signal: controller.signal,
-      ahead,
+      ahead: started.ahead,
     });
-    prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + indexMs;
+    prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + started.indexMs;
     const plan = await writePlan(store, prepared);
     const report = await executePlan({
       store,

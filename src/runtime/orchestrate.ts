@@ -1,11 +1,8 @@
-import { readAcceptedApi, recordAcceptedApi } from "../mirror/accepted-api.ts";
 import { LockHeldError } from "../mirror/errors.ts";
 import { executePlan } from "../mirror/execute.ts";
 import { acquireLock, type Lease, readLease } from "../mirror/lock.ts";
 import {
-  abortingOnFailure,
-  checkAhead,
-  fetchVerifiedIndex,
+  fetchIndexBeside,
   type IndexSource,
   type MirrorSettings,
   prepareSync,
@@ -87,26 +84,21 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
   try {
     // The state and the store's check (a listing of bottles/) beside the download: no write; done
     // again under the lease if the state changed meanwhile (settling abandoned shards writes it).
-    const early = new AbortController();
-    const ahead = checkAhead(store, early.signal);
-    const accepted = await abortingOnFailure(early, () => readAcceptedApi(store, deps.api.trust));
-    const verified = await abortingOnFailure(early, () =>
-      fetchVerifiedIndex(deps.api, deps.settings.tags, accepted),
-    );
+    const started = await fetchIndexBeside(store, deps.api, deps.settings.tags);
     telemetry.info("index verified", {
-      apiFiles: verified.files.length,
+      apiFiles: started.index.files.length,
       // Byte for byte as verified before under the same trusted key: not checked again (accepted-api.ts).
-      unchangedSinceVerified: verified.files.filter((file) => file.accepted).length,
+      unchangedSinceVerified: started.unchanged,
     });
     try {
-      lease = await abortingOnFailure(early, () =>
+      lease = await started.guard(() =>
         acquireLock(store, { runId, owner: deps.owner, leaseMs: deps.leaseMs, now }),
       );
     } catch (error) {
       if (error instanceof LockHeldError) return locked(telemetry, runId, error);
       throw error;
     }
-    await recordAcceptedApi(store, deps.api.trust, verified.files, accepted);
+    await started.recordAccepted();
     await settleAbandonedShards(
       {
         store,
@@ -122,8 +114,8 @@ export async function orchestrate(deps: OrchestrateDeps, runId: string): Promise
     );
     const prepared = await prepareSync({
       store,
-      ahead,
-      api: verified,
+      ahead: started.ahead,
+      api: started.index,
       registry: deps.registry,
       settings: deps.settings,
       runId,

@@ -240,17 +240,15 @@ export class FsStore implements BlobStore {
     const { signal } = options;
     signal?.throwIfAborted();
     const realRoot = this.realRoot ?? (await this.init());
-    let mine: string[] = [];
+    // A valid key is never under TEMP_DIR (assertValidKey refuses the reserved folder).
+    for (const key of keys) assertValidKey(key);
+    let mine = keys;
     const theirs: string[] = [];
-    for (const key of keys) {
-      assertValidKey(key);
-      if (!key.startsWith(`${TEMP_DIR}/`)) mine.push(key);
-    }
-    if (mine.length >= this.sizesWorkerFrom) {
+    if (keys.length >= this.sizesWorkerFrom) {
       // Alternating: bottles and manifests cost differently, and come in runs.
-      const all = mine;
-      mine = [];
-      for (let i = 0; i < all.length; i++) (i % 2 === 0 ? mine : theirs).push(all[i] as string);
+      const own: string[] = [];
+      for (let i = 0; i < keys.length; i++) (i % 2 === 0 ? own : theirs).push(keys[i] as string);
+      mine = own;
     }
     const elsewhere = theirs.length > 0 ? sizesInWorker(realRoot, theirs, signal) : undefined;
     const own = await sizesHere(realRoot, mine, signal);
