@@ -46,23 +46,29 @@ function crashingOnStateWrite(store: BlobStore, failOn: number): BlobStore {
   });
 }
 
+/** A mirror in the bucket under `prefix`, the real clients against the emulator, one tag. */
+async function mirrorRun(prefix: string) {
+  const store = new S3Store({ bucket: s3.bucket, prefix, clientConfig: s3.clientConfig });
+  const registry = new RegistryClient({ registryBase: upstream().registry });
+  const api = new HomebrewApiClient({
+    apiBase: upstream().api,
+    trustedKey: await loadTrustedKey(upstream().publicKeyPath),
+  });
+  const settings = {
+    tags: ["x86_64_linux"],
+    include: [],
+    exclude: [],
+    retentionDays: 7,
+    concurrency: { checkers: 2, transfers: 2 },
+  };
+  const common = { registry, notifier: silentNotifier, environment: "test", leaseMs: 30 * 60_000 };
+  return { store, api, settings, common };
+}
+
 describe("runtime/run-plan", () => {
   describe("orchestrate", () => {
     it("records the API files it verified, and on the next run does not check those bytes again", async () => {
-      const store = new S3Store({ bucket: s3.bucket, prefix: "accepted", clientConfig: s3.clientConfig });
-      const registry = new RegistryClient({ registryBase: upstream().registry });
-      const api = new HomebrewApiClient({
-        apiBase: upstream().api,
-        trustedKey: await loadTrustedKey(upstream().publicKeyPath),
-      });
-      const settings = {
-        tags: ["x86_64_linux"],
-        include: [],
-        exclude: [],
-        retentionDays: 7,
-        concurrency: { checkers: 2, transfers: 2 },
-      };
-      const common = { registry, notifier: silentNotifier, environment: "test", leaseMs: 30 * 60_000 };
+      const { store, api, settings, common } = await mirrorRun("accepted");
       const deps = (telemetry: ReturnType<typeof memoryTelemetry>) => ({
         ...common,
         store,
@@ -98,21 +104,8 @@ describe("runtime/run-plan", () => {
 
   describe("runPlan", () => {
     it("completes on Lambda's retry after an invocation crashed mid-plan, downloading nothing twice", async () => {
-      const store = new S3Store({ bucket: s3.bucket, prefix: "crash", clientConfig: s3.clientConfig });
-      const registry = new RegistryClient({ registryBase: upstream().registry });
-      const api = new HomebrewApiClient({
-        apiBase: upstream().api,
-        trustedKey: await loadTrustedKey(upstream().publicKeyPath),
-      });
-      const settings = {
-        tags: ["x86_64_linux"],
-        include: [],
-        exclude: [],
-        retentionDays: 7,
-        concurrency: { checkers: 2, transfers: 2 },
-      };
+      const { store, api, settings, common } = await mirrorRun("crash");
       const invocations: string[] = [];
-      const common = { registry, notifier: silentNotifier, environment: "test", leaseMs: 30 * 60_000 };
       await orchestrate(
         {
           ...common,

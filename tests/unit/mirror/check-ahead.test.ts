@@ -4,18 +4,16 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SignatureError } from "../../../src/homebrew/errors.ts";
 import { StateError } from "../../../src/mirror/errors.ts";
-import { type CheckedAhead, checkAhead, prepareSync } from "../../../src/mirror/prepare.ts";
+import { type CheckedAhead, checkAhead } from "../../../src/mirror/prepare.ts";
 import { loadState, STATE_KEY, saveState } from "../../../src/mirror/state.ts";
-import { syncMirror } from "../../../src/mirror/sync.ts";
 import { FsStore } from "../../../src/storage/fs.ts";
-import { type FakeUpstream, fakeUpstream, instantRetry, settings } from "./fake-upstream.ts";
+import { type FakeUpstream, fakeUpstream, NOW, prepareFrom, syncFrom } from "./fake-upstream.ts";
 
 /**
  * checkAhead (src/mirror/prepare.ts): the state is read and the store checked before the lease, beside
  * the index download. What holds it safe: the result is used only while the state's entity tag is the
  * one taken before the read; otherwise prepareSync reads and checks again under the lease.
  */
-const NOW = new Date("2026-03-10T12:00:00.000Z");
 
 describe("mirror/prepare checkAhead", () => {
   let root = "";
@@ -38,26 +36,10 @@ describe("mirror/prepare checkAhead", () => {
   }
 
   const runSync = (store: FsStore, upstream: FakeUpstream, runId = "first") =>
-    syncMirror({
-      store,
-      api: upstream.api,
-      registry: upstream.registry,
-      settings: settings(),
-      runId,
-      now: () => NOW,
-      retry: instantRetry(),
-    });
+    syncFrom(store, upstream, runId);
 
   const prepare = (store: FsStore, upstream: FakeUpstream, ahead: CheckedAhead | undefined) =>
-    prepareSync({
-      store,
-      api: upstream.api,
-      registry: upstream.registry,
-      settings: settings(),
-      runId: "second",
-      now: () => NOW,
-      ahead: Promise.resolve(ahead),
-    });
+    prepareFrom(store, upstream, "second", { ahead: Promise.resolve(ahead) });
 
   it("is used while the state is as it was read: one check in all", async () => {
     const store = countingStore();

@@ -5,7 +5,9 @@ import { UpstreamError } from "../../../src/homebrew/errors.ts";
 import { renderInternalPackages } from "../../../src/homebrew/internal-packages.ts";
 import type { BlobResponse, BottleManifest } from "../../../src/homebrew/registry-client.ts";
 import type { FormulaInfo } from "../../../src/homebrew/types.ts";
-import type { MirrorSettings } from "../../../src/mirror/prepare.ts";
+import { type MirrorSettings, type PrepareOptions, prepareSync } from "../../../src/mirror/prepare.ts";
+import { type SyncOptions, syncMirror } from "../../../src/mirror/sync.ts";
+import type { BlobStore } from "../../../src/storage/blob-store.ts";
 
 /**
  * A tiny in-process upstream for unit tests of the engine: formulae whose bottles are synthetic bytes,
@@ -152,4 +154,39 @@ export function instantRetry(delays: number[] = []): {
       delays.push(ms);
     },
   };
+}
+
+/** The fixed clock of the engine's unit tests. */
+export const NOW = new Date("2026-03-10T12:00:00.000Z");
+
+/** What a test run from `upstream` needs: its clients, the default settings, the fixed clock. */
+function fromUpstream(store: BlobStore, upstream: FakeUpstream, runId: string) {
+  return {
+    store,
+    api: upstream.api,
+    registry: upstream.registry,
+    settings: settings(),
+    runId,
+    now: () => NOW,
+  };
+}
+
+/** A sync from `upstream` (fromUpstream, and retries that do not wait). */
+export function syncFrom(
+  store: BlobStore,
+  upstream: FakeUpstream,
+  runId: string,
+  extra: Partial<SyncOptions> = {},
+): ReturnType<typeof syncMirror> {
+  return syncMirror({ ...fromUpstream(store, upstream, runId), retry: instantRetry(), ...extra });
+}
+
+/** prepareSync from `upstream` (writes nothing). */
+export function prepareFrom(
+  store: BlobStore,
+  upstream: FakeUpstream,
+  runId: string,
+  extra: Partial<PrepareOptions> = {},
+): ReturnType<typeof prepareSync> {
+  return prepareSync({ ...fromUpstream(store, upstream, runId), ...extra });
 }

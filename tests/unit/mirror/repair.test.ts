@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { loadState, saveState } from "../../../src/mirror/state.ts";
-import { type SyncOptions, syncMirror } from "../../../src/mirror/sync.ts";
+import type { SyncOptions } from "../../../src/mirror/sync.ts";
 import { verifyMirror } from "../../../src/mirror/verify.ts";
-import { fakeUpstream, instantRetry, settings } from "./fake-upstream.ts";
+import { fakeUpstream, syncFrom } from "./fake-upstream.ts";
 import { type MemoryStore, memoryStore } from "./memory-store.ts";
 
-const NOW = new Date("2026-03-10T12:00:00.000Z");
 const BOTTLE = "bottles/openssl@3-1.0.arm64_sequoia.bottle.tar.gz";
 const OTHER = "bottles/wget-1.0.x86_64_linux.bottle.tar.gz";
 const MANIFEST = "bottles/openssl/3/manifests/1.0";
@@ -17,16 +16,7 @@ function sync(
   runId: string,
   extra: Partial<SyncOptions> = {},
 ) {
-  return syncMirror({
-    store,
-    api: upstream.api,
-    registry: upstream.registry,
-    settings: settings(),
-    runId,
-    now: () => NOW,
-    retry: instantRetry([]),
-    ...extra,
-  });
+  return syncFrom(store, upstream, runId, extra);
 }
 
 /** Same length, one byte different: the size check passes, only a re-hash can tell. */

@@ -2,10 +2,17 @@ import { describe, expect, it } from "vitest";
 import type { ApiIndex } from "../../../src/homebrew/api-client.ts";
 import { executePlan, PLANS_KEPT } from "../../../src/mirror/execute.ts";
 import type { MirrorSettings } from "../../../src/mirror/prepare.ts";
-import { PLANS_PREFIX, prepareSync, readPlan } from "../../../src/mirror/prepare.ts";
+import { PLANS_PREFIX, readPlan } from "../../../src/mirror/prepare.ts";
 import { loadState, saveState } from "../../../src/mirror/state.ts";
 import { syncMirror } from "../../../src/mirror/sync.ts";
-import { type FakeUpstream, fakeUpstream, instantRetry, settings } from "./fake-upstream.ts";
+import {
+  type FakeUpstream,
+  fakeUpstream,
+  instantRetry,
+  NOW,
+  prepareFrom,
+  settings,
+} from "./fake-upstream.ts";
 import { memoryStore } from "./memory-store.ts";
 
 /**
@@ -13,7 +20,6 @@ import { memoryStore } from "./memory-store.ts";
  * parsing the index and planning. What these tests hold it to: it plans exactly what a full plan
  * would, and every change that could make the two differ makes the run plan in full.
  */
-const NOW = new Date("2026-03-10T12:00:00.000Z");
 const DAY = 24 * 60 * 60 * 1000;
 
 interface Counted {
@@ -206,15 +212,7 @@ describe("mirror/settled", () => {
   it("is recorded only by an execution that carries out the whole plan (not a slice or a shard)", async () => {
     const store = memoryStore();
     const { upstream } = counted(["wget"]);
-    const prepare = (runId: string) =>
-      prepareSync({
-        store,
-        api: upstream.api,
-        registry: upstream.registry,
-        settings: settings(),
-        runId,
-        now: () => NOW,
-      });
+    const prepare = (runId: string) => prepareFrom(store, upstream, runId);
 
     const part = await prepare("part");
     await executePlan({

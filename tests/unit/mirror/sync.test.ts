@@ -8,10 +8,8 @@ import { type RunReport, runReportKey } from "../../../src/mirror/report.ts";
 import { loadState, STATE_KEY, saveState } from "../../../src/mirror/state.ts";
 import { syncMirror } from "../../../src/mirror/sync.ts";
 import { StorageError } from "../../../src/storage/errors.ts";
-import { fakeUpstream, instantRetry, settings } from "./fake-upstream.ts";
+import { fakeUpstream, instantRetry, NOW, settings, syncFrom } from "./fake-upstream.ts";
 import { memoryStore } from "./memory-store.ts";
-
-const NOW = new Date("2026-03-10T12:00:00.000Z");
 
 function run(
   store: ReturnType<typeof memoryStore>,
@@ -19,15 +17,7 @@ function run(
   runId = "run-1",
   delays: number[] = [],
 ) {
-  return syncMirror({
-    store,
-    api: upstream.api,
-    registry: upstream.registry,
-    settings: settings(),
-    runId,
-    now: () => NOW,
-    retry: instantRetry(delays),
-  });
+  return syncFrom(store, upstream, runId, { retry: instantRetry(delays) });
 }
 
 /** `run` with checkpoints every completion, gated by `saveIntervalMs`. */
@@ -36,17 +26,7 @@ function runCheckpointing(
   upstream: ReturnType<typeof fakeUpstream>,
   saveIntervalMs: number,
 ) {
-  return syncMirror({
-    store,
-    api: upstream.api,
-    registry: upstream.registry,
-    settings: settings(),
-    runId: "run-1",
-    now: () => NOW,
-    retry: instantRetry([]),
-    saveEvery: 1,
-    saveIntervalMs,
-  });
+  return syncFrom(store, upstream, "run-1", { saveEvery: 1, saveIntervalMs });
 }
 
 /** The plan of run "split", written with its API files staged and read back, as a worker in another process does. */
@@ -126,14 +106,8 @@ describe("mirror/sync", () => {
       };
       const upstream = fakeUpstream(["wget", "openssl@3"]);
 
-      const { report } = await syncMirror({
-        store,
-        api: upstream.api,
-        registry: upstream.registry,
+      const { report } = await syncFrom(store, upstream, "run-1", {
         settings: settings({ concurrency: { checkers: 2, transfers: 1 } }),
-        runId: "run-1",
-        now: () => NOW,
-        retry: instantRetry([]),
       });
 
       expect(report.status).toBe("succeeded");
@@ -224,14 +198,7 @@ describe("mirror/sync", () => {
       const upstream = fakeUpstream(["wget"]);
       const publishLine = async (runId: string) => {
         const details: string[] = [];
-        const { report } = await syncMirror({
-          store,
-          api: upstream.api,
-          registry: upstream.registry,
-          settings: settings(),
-          runId,
-          now: () => NOW,
-          retry: instantRetry([]),
+        const { report } = await syncFrom(store, upstream, runId, {
           onProgress: (event) => {
             if (event.type === "phase" && event.phase === "publish") details.push(event.detail ?? "");
           },
@@ -517,14 +484,8 @@ describe("mirror/sync", () => {
       expect([...store.objects.keys()].filter((key) => key.startsWith("api/"))).toEqual([]);
       expect(store.objects.has("bottles/wget-1.0.arm64_sequoia.bottle.tar.gz")).toBe(true);
 
-      const excluded = await syncMirror({
-        store,
-        api: upstream.api,
-        registry: upstream.registry,
+      const excluded = await syncFrom(store, upstream, "run-2", {
         settings: settings({ exclude: ["curl"] }),
-        runId: "run-2",
-        now: () => NOW,
-        retry: instantRetry(),
       });
       expect(excluded.report.status).toBe("succeeded");
       expect(store.objects.has("api/formula.jws.json")).toBe(true);
