@@ -20,6 +20,7 @@
 import type { FormulaInfo } from "../src/homebrew/types.ts";
 import { planSync } from "../src/mirror/plan.ts";
 import type { MirrorState } from "../src/mirror/state.ts";
+import { deleteDiscarded } from "./inodes.ts";
 import { flag, type Row, save, table } from "./lib.ts";
 import { memory } from "./memory.ts";
 import { serve } from "./serve.ts";
@@ -99,13 +100,18 @@ benches.syscalls = async (args) => (await import("./syscalls.ts")).syscalls(args
 benches["runtime-bundles"] = async (args) => (await import("./runtime-bundles.ts")).runtimeBundles(args);
 benches.shards = async (args) => (await import("./shards.ts")).shards(args);
 const chosen = name === "all" ? Object.keys(benches).filter((bench) => bench !== "targets") : [name];
-for (const bench of chosen) {
-  const fn = benches[bench];
-  if (!fn) {
-    process.stderr.write(`unknown benchmark ${bench}; choose ${Object.keys(benches).join(", ")} or all\n`);
-    process.exitCode = 2;
-    break;
+try {
+  for (const bench of chosen) {
+    const fn = benches[bench];
+    if (!fn) {
+      process.stderr.write(`unknown benchmark ${bench}; choose ${Object.keys(benches).join(", ")} or all\n`);
+      process.exitCode = 2;
+      break;
+    }
+    const rows = await fn(rest);
+    process.stdout.write(`\n${bench}\n${table(rows)}\n`);
   }
-  const rows = await fn(rest);
-  process.stdout.write(`\n${bench}\n${table(rows)}\n`);
+} finally {
+  // Output the runs emptied but kept (bench/inodes.ts): deleted now that no run follows.
+  await deleteDiscarded();
 }

@@ -21,12 +21,13 @@
  * bench/results/targets.json (plus the sub-benches' own files), with `uptime` before and after.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshBuild } from "../bin/fresh-build.js";
 import { startEmulator } from "../src/emulator/emulator.ts";
 import type { RunReport } from "../src/mirror/report.ts";
+import { discard } from "./inodes.ts";
 import {
   cliArgs,
   flag,
@@ -50,6 +51,8 @@ const TAG = "arm64_sequoia";
 const CLI = "hbsync sync (CLI) → fs";
 const BUNDLED = "sync engine (bundled) → fs";
 const GiB = 1024 * MiB;
+/** bench/plain-node.ts in throughput's runner list. */
+const PLAIN_NODE = "reference: node http.get → file";
 const PROFILES = join(RESULTS, "profiles");
 /** The groups of rows `--only` chooses from, in the order they run. */
 const GROUPS = ["sets", "tiny", "s3", "noop", "help", "serve", "memory"];
@@ -67,6 +70,8 @@ export async function targets(args: string[]): Promise<Row[]> {
 
   const rows: Row[] = [];
   const only = ["curl", CLI, BUNDLED];
+  /** Per set: what creating a file cost in its folder before its runs (bench/inodes.ts), µs. */
+  const inodes: Record<string, number> = {};
   if (want("sets")) {
     const sets: Array<{ label: string; set: SetResult }> = [];
     for (const [label, count, totalMiB, target] of [
@@ -83,6 +88,7 @@ export async function targets(args: string[]): Promise<Row[]> {
         only,
       });
       sets.push({ label, set });
+      inodes[label] = Math.round(set.inodeMicros);
       rows.push(versusCurl(label, `≥ ${target.toFixed(2)} × equal-work curl`, set, target));
       load.push(uptime());
     }
@@ -99,8 +105,10 @@ export async function targets(args: string[]): Promise<Row[]> {
       runs,
       profile: false,
       s3: false,
-      only,
+      // Node's own floor for the job: http.get piped into a file, no hash, manifest or fsync.
+      only: [...only, PLAIN_NODE],
     });
+    inodes[`${tiny} bottles × 16 KiB`] = Math.round(tinySet.inodeMicros);
     rows.push(versusCurl(`${tiny} bottles × 16 KiB`, "≥ 0.50 × equal-work curl", tinySet, 0.5));
     load.push(uptime());
   }
@@ -145,7 +153,7 @@ export async function targets(args: string[]): Promise<Row[]> {
     load.push(uptime());
   }
 
-  await save("targets", { small, runs, node: process.version, load, rows });
+  await save("targets", { small, runs, node: process.version, load, inodeMicros: inodes, rows });
   process.stderr.write(`load: ${load.join("\n      ")}\n`);
   return rows;
 }
@@ -170,11 +178,16 @@ function versusCurl(label: string, target: string, set: SetResult, goal: number)
   const verified = secondsOf(set, VERIFIED_CURL);
   const curl = secondsOf(set, "curl --parallel");
   const ratio = verified / cli;
+  const plain = set.summary.get(PLAIN_NODE)?.seconds;
+  const floor =
+    plain === undefined
+      ? ""
+      : ` (Node's floor, http.get → file without hash, manifest or fsync: ${plain.toFixed(2)} s, ${(verified / plain).toFixed(2)} ×)`;
   return {
     case: label,
     target,
     hbsync: `${cli.toFixed(2)} s (bundled engine ${bundled.toFixed(2)} s)`,
-    "equal-work / reference": `${verified.toFixed(2)} s`,
+    "equal-work / reference": `${verified.toFixed(2)} s${floor}`,
     "bare curl": `${curl.toFixed(2)} s`,
     ratio: `${ratio.toFixed(2)} × (engine ${(verified / bundled).toFixed(2)}; vs bare curl ${(curl / cli).toFixed(2)})`,
     met: ratio >= goal ? "yes" : "no",
@@ -292,7 +305,7 @@ async function noopResync(entries: number, runs: number, profile: boolean, tags:
     return rows;
   } finally {
     await emulator.close();
-    await rm(dir, { recursive: true, force: true });
+    await discard(dir);
   }
 }
 

@@ -12,11 +12,12 @@
  * and with --s3 a smaller set (--s3-total-mib) synced by the CLI into s3rver next to curl on that set.
  * --profile writes a V8 CPU profile of the engine run to bench/results/profiles/.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { startEmulator } from "../src/emulator/emulator.ts";
 import type { RunReport } from "../src/mirror/report.ts";
+import { discard, emptyFiles, inodeProbe } from "./inodes.ts";
 import {
   bundledArgs,
   bundleEngine,
@@ -63,6 +64,8 @@ export interface SetResult {
   summary: Map<string, Summary>;
   /** With s3: requests s3rver answered per bottle key, per runner (median over runs). */
   s3RequestsPerBottle?: Map<string, number>;
+  /** What creating one empty file in the set's folder cost before the runs (bench/inodes.ts), µs. */
+  inodeMicros: number;
 }
 
 export { VERIFIED_CURL };
@@ -139,6 +142,10 @@ export async function measureSet(set: {
     },
   });
   const dir = await mkdtemp(join(tmpdir(), "hbsync-bench-"));
+  const inodeMicros = await inodeProbe(dir);
+  process.stderr.write(
+    `throughput: creating a file in ${dir} takes ${inodeMicros.toFixed(0)} µs${inodeMicros > 100 ? " (slowed by recent deletions nearby: see bench/inodes.ts)" : ""}\n`,
+  );
   try {
     const keyPath = await writeKey(emulator, dir);
     const bottles = emulator.index.bottles;
@@ -338,12 +345,13 @@ export async function measureSet(set: {
       rows,
       bytes,
       bottles: bottles.length,
+      inodeMicros,
       summary,
       ...(set.s3 ? { s3RequestsPerBottle: new Map([...s3Requests].map(([k, v]) => [k, median(v)])) } : {}),
     };
   } finally {
     await emulator.close();
-    await rm(dir, { recursive: true, force: true });
+    await discard(dir);
   }
 }
 
@@ -363,14 +371,11 @@ const TRASH_LIMIT = 4 * 1024 * MiB;
 
 /**
  * Where a run's output goes when it is done: renamed aside, not deleted, so the next run does not pay
- * for this one's deletions. On ext4 (this VM's disk has no journal), a new inode skips every inode
- * deleted in the last `dirty_expire_centisecs` (30 s) whose inode-table block is still in the buffer
- * cache (`recently_deleted` in fs/ext4/ialloc.c), one lookup each, and `sync -f` does not help: the
- * block stays cached. With deletions between runs, 16 % of a 2,000 × 16 KiB sync's CPU was there
- * (perf record), against curl's 1 inode per bottle to our 4 (bottle, manifest, two folders), and the
- * run took 4.8–5.4 s instead of 3.7–4.3 s. The trash is emptied (then written back) only once it
- * holds TRASH_LIMIT: never inside a small set, every other run of a 2 GiB one (a few thousand inodes
- * per run there, next to 2 GiB of data).
+ * for this one's deletions (bench/inodes.ts: on this VM's ext4, which has no journal, each new inode
+ * first skips the inodes deleted in the last 60–360 s, one lookup each; with deletions between runs,
+ * 16 % of a 2,000 × 16 KiB sync's CPU was there, and a run creates 4 inodes per bottle to curl's 1).
+ * Once it holds TRASH_LIMIT (never inside a small set, every other run of a 2 GiB one) its files are
+ * emptied, which gives the disk space back and frees no inode; everything is deleted when the bench ends.
  */
 class Trash {
   private held = 0;
@@ -388,7 +393,7 @@ class Trash {
     });
     this.held += this.bytesPerRun;
     if (this.held < TRASH_LIMIT) return;
-    await rm(this.dir, { recursive: true, force: true });
+    await emptyFiles(this.dir);
     await runChild("sync", ["-f", dirname(this.dir)]);
     this.held = 0;
   }
