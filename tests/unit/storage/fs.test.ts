@@ -47,6 +47,95 @@ describe("storage/fs", () => {
     });
   });
 
+  // A deferSync put of a known size up to 256 KiB (a manifest, a small bottle) reads its stream into
+  // memory with listeners of its own, not stream.pipeline: each way the body can go wrong is its own.
+  describe("FsStore.put of a small streamed body (deferSync)", () => {
+    const parts = [Buffer.alloc(9000, 1), Buffer.alloc(7384, 2)];
+    const whole = Buffer.concat(parts);
+    const digest = createHash("sha256").update(whole).digest("hex");
+    const expected = { sha256: digest, size: whole.length, deferSync: true };
+
+    async function withStore(run: (store: FsStore, root: string) => Promise<void>): Promise<void> {
+      const parent = await mkdtemp(join(tmpdir(), "hbsync-fs-small-"));
+      try {
+        await run(new FsStore(join(parent, "store")), join(parent, "store"));
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    }
+    const nothingStored = async (store: FsStore, root: string): Promise<void> => {
+      expect(await store.stat("bottles/s.tar.gz")).toBeNull();
+      expect(await readdir(join(root, ".tmp")).catch(() => [])).toEqual([]);
+    };
+
+    it("stores the body byte for byte", async () => {
+      await withStore(async (store, root) => {
+        const result = await store.put("bottles/s.tar.gz", Readable.from(parts), expected);
+        expect(result).toEqual({ key: "bottles/s.tar.gz", size: whole.length, sha256: digest });
+        expect((await readFile(join(root, "bottles/s.tar.gz"))).equals(whole)).toBe(true);
+      });
+    });
+
+    it("refuses another digest, or a body longer or shorter than its size (the long one is stopped)", async () => {
+      await withStore(async (store, root) => {
+        await expect(
+          store.put("bottles/s.tar.gz", Readable.from([Buffer.alloc(whole.length, 3)]), expected),
+        ).rejects.toMatchObject({ name: "IntegrityError", field: "sha256" });
+        // Endless: only the put's destroy ends it.
+        const long = new Readable({
+          read() {
+            this.push(Buffer.alloc(4096));
+          },
+        });
+        await expect(store.put("bottles/s.tar.gz", long, expected)).rejects.toMatchObject({
+          name: "IntegrityError",
+          field: "size",
+        });
+        expect(long.destroyed).toBe(true);
+        await expect(
+          store.put("bottles/s.tar.gz", Readable.from(parts.slice(0, 1)), expected),
+        ).rejects.toMatchObject({ name: "IntegrityError", field: "size" });
+        await nothingStored(store, root);
+      });
+    });
+
+    it("rejects with the body's error when it fails midway, and stores nothing", async () => {
+      await withStore(async (store, root) => {
+        async function* failing(): AsyncGenerator<Buffer> {
+          yield parts[0] as Buffer;
+          throw new Error("connection reset");
+        }
+        await expect(store.put("bottles/s.tar.gz", Readable.from(failing()), expected)).rejects.toThrow(
+          "connection reset",
+        );
+        await nothingStored(store, root);
+      });
+    });
+
+    it("rejects a body that closes before its end without an error, or was destroyed before the put", async () => {
+      await withStore(async (store, root) => {
+        // Its first part, then a close with no error and no end.
+        let sent = false;
+        const cut = new Readable({
+          read() {
+            if (sent) this.destroy();
+            else this.push(parts[0]);
+            sent = true;
+          },
+        });
+        await expect(store.put("bottles/s.tar.gz", cut, expected)).rejects.toThrow(
+          "the body of bottles/s.tar.gz closed before its end",
+        );
+        const gone = Readable.from(parts);
+        gone.destroy();
+        await expect(store.put("bottles/s.tar.gz", gone, expected)).rejects.toThrow(
+          "the body of bottles/s.tar.gz was destroyed before it was read",
+        );
+        await nothingStored(store, root);
+      });
+    });
+  });
+
   describe("FsStore.flush", () => {
     afterEach(() => {
       vi.restoreAllMocks();
