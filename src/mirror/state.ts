@@ -1,5 +1,5 @@
 import { type RetryOptions, withRetry } from "../homebrew/retry.ts";
-import type { BlobStore } from "../storage/blob-store.ts";
+import { type BlobStore, readAllOf } from "../storage/blob-store.ts";
 import { StateError } from "./errors.ts";
 import type { SettledRecord } from "./settled.ts";
 
@@ -259,26 +259,7 @@ function readTagged(
   key: string,
   retry: Pick<RetryOptions, "sleep"> = {},
 ): Promise<{ bytes: Buffer; etag?: string } | null> {
-  return withRetry(() => readTaggedOnce(store, key), { retries: 2, baseMs: 200, ...retry });
-}
-
-async function readTaggedOnce(
-  store: BlobStore,
-  key: string,
-): Promise<{ bytes: Buffer; etag?: string } | null> {
-  const stat = await store.stat(key);
-  if (stat === null) return null;
-  let stream: AsyncIterable<Uint8Array>;
-  try {
-    stream = await store.get(key);
-  } catch (error) {
-    if (error instanceof Error && error.name === "NotFoundError") return null;
-    throw error;
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-  const bytes = Buffer.concat(chunks);
-  return stat.etag === undefined ? { bytes } : { bytes, etag: stat.etag };
+  return withRetry(() => readAllOf(store, key), { retries: 2, baseMs: 200, ...retry });
 }
 
 /** Writes a small JSON document. */

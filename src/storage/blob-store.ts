@@ -86,6 +86,12 @@ export interface BlobStore {
    */
   get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   /**
+   * The whole object (a state or report document: small enough for memory) and the entity tag of
+   * exactly those bytes; null when absent. Optional (fs: one read of the opened file, tagged from its
+   * descriptor; s3: one GET, tagged by its response); the engine falls back to stat + get.
+   */
+  readAll?(key: string): Promise<{ bytes: Buffer; etag?: string } | null>;
+  /**
    * Store a stream atomically: readers see the old object or the complete new one, never a part.
    * Hashes while streaming; on a size or sha256 mismatch, throws IntegrityError and stores nothing.
    * Never buffers the whole body in memory.
@@ -138,4 +144,28 @@ export interface BlobStore {
   copy?(source: string, target: string, options: CopyOptions): Promise<CopyMethod>;
   /** Release sockets/handles. */
   close?(): Promise<void>;
+}
+
+/**
+ * `store.readAll(key)`, or where the store has none, a stat and a get (the entity tag then is the one
+ * the stat saw just before the read). Null when absent.
+ */
+export async function readAllOf(
+  store: BlobStore,
+  key: string,
+): Promise<{ bytes: Buffer; etag?: string } | null> {
+  if (store.readAll) return store.readAll(key);
+  const stat = await store.stat(key);
+  if (stat === null) return null;
+  let stream: AsyncIterable<Uint8Array>;
+  try {
+    stream = await store.get(key);
+  } catch (error) {
+    if (error instanceof Error && error.name === "NotFoundError") return null;
+    throw error;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  const bytes = Buffer.concat(chunks);
+  return stat.etag === undefined ? { bytes } : { bytes, etag: stat.etag };
 }

@@ -280,6 +280,33 @@ export class FsStore implements BlobStore {
     yield* this.walk(realRoot, startDir, prefix);
   }
 
+  /** One open, fstat and read of the whole file (a single read call where the kernel allows). */
+  async readAll(key: string): Promise<{ bytes: Buffer; etag: string } | null> {
+    assertValidKey(key);
+    const real = await this.resolveExisting(key);
+    if (real === null) return null;
+    const handle = await open(real, "r").catch((error: unknown) => {
+      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "EISDIR") return null;
+      throw error;
+    });
+    if (handle === null) return null;
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return null;
+      // Puts replace a file (rename), never write into it: the size read from this descriptor holds.
+      const bytes = Buffer.allocUnsafe(info.size);
+      let filled = 0;
+      while (filled < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return { bytes: filled === bytes.length ? bytes : bytes.subarray(0, filled), etag: etagOf(info) };
+    } finally {
+      await handle.close();
+    }
+  }
+
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     assertValidKey(key);
     const real = await this.resolveExisting(key);

@@ -1,5 +1,13 @@
 import type { Readable } from "node:stream";
-import type { BlobStat, BlobStore, CopyMethod, CopyOptions, PutOptions, PutResult } from "./blob-store.ts";
+import {
+  type BlobStat,
+  type BlobStore,
+  type CopyMethod,
+  type CopyOptions,
+  type PutOptions,
+  type PutResult,
+  readAllOf,
+} from "./blob-store.ts";
 
 /**
  * A BlobStore whose backend module is imported on first use. `openStore` returns one for `s3://`
@@ -47,6 +55,10 @@ export class LazyStore<T extends BlobStore> implements BlobStore {
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     return (await this.resolve()).get(key, range);
+  }
+
+  async readAll(key: string): Promise<{ bytes: Buffer; etag?: string } | null> {
+    return readAllOf(await this.resolve(), key);
   }
 
   async put(key: string, body: Readable | Uint8Array | string, options?: PutOptions): Promise<PutResult> {

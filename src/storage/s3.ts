@@ -223,6 +223,21 @@ export class S3Store implements BlobStore {
     }
   }
 
+  /** One GET: the body with the ETag of its response (no HEAD before it). */
+  async readAll(key: string): Promise<{ bytes: Buffer; etag?: string } | null> {
+    assertValidKey(key);
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
+      const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? new Uint8Array());
+      return object.ETag === undefined ? { bytes } : { bytes, etag: object.ETag };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw this.failure("get", key, error);
+    }
+  }
+
   async put(key: string, body: Readable | Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     assertValidKey(key);
     assertValidExpectation(key, options);

@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { BlobStore } from "../../../src/storage/blob-store.ts";
+import { type BlobStore, readAllOf } from "../../../src/storage/blob-store.ts";
 import {
   IntegrityError,
   InvalidKeyError,
@@ -87,6 +87,28 @@ export function runBlobStoreConformance(name: string, makeStore: () => Promise<C
       it("returns null for an absent key, and get throws NotFoundError", async () => {
         expect(await store.stat("bottles/absent.tar.gz")).toBeNull();
         await expect(store.get("bottles/absent.tar.gz")).rejects.toBeInstanceOf(NotFoundError);
+      });
+    });
+
+    describe("readAll", () => {
+      it("returns the whole object with the entity tag stat reports for it, and null when absent", async () => {
+        expect(store.readAll).toBeTypeOf("function");
+        const readAll = store.readAll?.bind(store) as NonNullable<BlobStore["readAll"]>;
+        expect(await readAll("_sync/state.json")).toBeNull();
+        const body = Buffer.from(`{"version":1,"entries":{${"x".repeat(300_000)}}}`);
+        await store.put("_sync/state.json", body);
+        const read = await readAll("_sync/state.json");
+        expect(read?.bytes.equals(body)).toBe(true);
+        expect(read?.etag).toBe((await store.stat("_sync/state.json"))?.etag);
+        // Another object under the key: other bytes, another tag.
+        await store.put("_sync/state.json", "{}");
+        const again = await readAll("_sync/state.json");
+        expect(again?.bytes.toString()).toBe("{}");
+        expect(again?.etag).not.toBe(read?.etag);
+        // The engine's fallback for a store without readAll (stat, then get) reads the same.
+        const plain = { stat: store.stat.bind(store), get: store.get.bind(store) } as unknown as BlobStore;
+        expect(await readAllOf(plain, "_sync/state.json")).toEqual(again);
+        expect(await readAllOf(plain, "_sync/absent.json")).toBeNull();
       });
     });
 
