@@ -8,6 +8,7 @@ import { RunFailedError, RunOutOfSpaceError, StateError } from "./errors.ts";
 import { emptyOciReport, pruneOciLayout, writeOciLayout } from "./layouts.ts";
 import { type Lease, LOCK_KEY } from "./lock.ts";
 import { ManifestWriter } from "./manifest-writer.ts";
+import type { PlannedManifest } from "./plan.ts";
 import { runPool } from "./pool.ts";
 import { fetchPortableRuby } from "./portable-ruby.ts";
 import { PLANS_PREFIX, type StoredPlan, toRunError } from "./prepare.ts";
@@ -182,6 +183,10 @@ interface Run {
   settled: SettledRecord | undefined;
   /** Bytes of the bottles this run has stored (transferred or adopted). */
   storedBytes: number;
+  /** The bytes planned: the plan's, plus the sizes of manifests read beside the transfers. */
+  plannedBytes: number;
+  /** Planned bottles whose size no manifest has given yet. */
+  unsized: Set<string>;
   /** True when `error` is a full store: records the first one and stops new tasks from starting. */
   noteFull(error: unknown): boolean;
   now: () => Date;
@@ -246,6 +251,8 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
     full: undefined,
     settled: undefined,
     storedBytes: 0,
+    plannedBytes: plan.totals.bytes,
+    unsized: new Set(plan.transfers.filter((ref) => ref.size === undefined).map((ref) => ref.key)),
     noteFull: (error) => {
       const full = storageFullIn(error, store.location);
       if (full === undefined) return false;
@@ -266,23 +273,43 @@ async function startRun(options: ExecuteOptions, signal: AbortSignal): Promise<R
  */
 async function fetchManifests(run: Run, manifests: ManifestWriter): Promise<void> {
   const missing = manifests.missing();
-  if (missing.length === 0) return;
+  if (missing.length === 0) {
+    manifests.readsEnded();
+    return;
+  }
   run.emit({ type: "phase", phase: "manifests", detail: `${missing.length} manifests` });
-  await run.time("manifests", async () => {
-    const results = await runPool(
-      missing,
-      poolOptions("checkers", run.plan.settings.concurrency.checkers, run.signal),
-      async (manifest) => {
-        const fetched = await fetchManifest(manifest, run.options.registry);
-        await manifests.fetchedOne(manifest.key, fetched);
-        return fetched;
-      },
-    );
-    results.forEach((result, position) => {
-      const manifest = missing[position];
-      if (manifest && result && !result.ok) manifests.fetchFailed(manifest.key, result.error);
+  try {
+    await run.time("manifests", async () => {
+      await runPool(
+        missing,
+        poolOptions("checkers", run.plan.settings.concurrency.checkers, run.signal),
+        async (manifest) => {
+          let fetched: FetchedManifest;
+          try {
+            fetched = await fetchManifest(manifest, run.options.registry);
+          } catch (error) {
+            manifests.fetchFailed(manifest.key, error);
+            throw error;
+          }
+          plannedSizes(run, manifest, fetched);
+          await manifests.fetchedOne(manifest.key, fetched);
+          return fetched;
+        },
+      );
     });
-  });
+  } finally {
+    manifests.readsEnded();
+  }
+}
+
+/** A manifest read beside the transfers sizes the bottles the plan had no size for (report, progress). */
+function plannedSizes(run: Run, manifest: PlannedManifest, fetched: FetchedManifest): void {
+  for (const bottle of manifest.bottles) {
+    const size = fetched.sizes.get(bottle.tag);
+    if (size === undefined || !run.unsized.delete(bottle.key)) continue;
+    run.plannedBytes += size;
+    run.report.bytes.planned += size;
+  }
 }
 
 /**
@@ -301,7 +328,10 @@ async function transferBottles(run: Run, manifests: ManifestWriter): Promise<Set
     const results = await runPool(
       plan.transfers,
       poolOptions("transfers", plan.settings.concurrency.transfers, run.starting),
-      async (ref) => {
+      async (planned) => {
+        // Read beside the transfers, a bottle's manifest gives the size its put needs (S3: one PUT).
+        const size = planned.size ?? (plan.manifestsBeside ? await manifests.sizeOf(planned.key) : undefined);
+        const ref = size === undefined ? planned : { ...planned, size };
         const result = await transferBottle(ref, {
           store: run.store,
           registry: options.registry,
@@ -332,7 +362,7 @@ async function transferBottles(run: Run, manifests: ManifestWriter): Promise<Set
         run.emit({
           type: "bytes",
           bytes,
-          totalBytes: plan.totals.bytes,
+          totalBytes: run.plannedBytes,
           done,
           total: plan.transfers.length,
         });
@@ -723,7 +753,7 @@ async function outOfSpace(run: Run, full: StorageFullError): Promise<RunOutOfSpa
   return new RunOutOfSpaceError({
     runId: report.runId,
     full,
-    plannedBytes: plan.totals.bytes + apiLeft,
+    plannedBytes: run.plannedBytes + apiLeft,
     storedBytes: run.storedBytes,
     stored: plan.transfers.filter((ref) => state.entries[ref.key]?.sha256 === ref.sha256).length,
     stateSaved,

@@ -21,6 +21,9 @@ export class ManifestWriter {
   private readonly waitingOn = new Map<string, number>();
   /** Manifest writes started by bottleStoredInBackground and not ended. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Manifest key → transfers waiting (sizeOf) for it to be read, or to fail. */
+  private readonly waiting = new Map<string, Array<() => void>>();
+  private readsOver = false;
 
   constructor(
     private readonly plan: StoredPlan,
@@ -56,13 +59,47 @@ export class ManifestWriter {
    */
   async fetchedOne(key: string, manifest: FetchedManifest): Promise<void> {
     this.fetched.set(key, manifest);
+    this.wake(key);
     const planned = this.byKey.get(key);
     if (planned === undefined || (this.waitingOn.get(key) ?? 0) > 0) return;
     await this.inBackground(() => this.store(planned));
   }
 
+  /**
+   * The size the manifest gives a bottle (a put needs it: S3's single PUT, a small put in memory):
+   * at once when it was read (or cannot be), else once its read ends. Undefined when the manifest
+   * failed, names no size, or is not the run's to read (`readsEnded`).
+   */
+  async sizeOf(bottleKey: string): Promise<number | undefined> {
+    const manifestKey = this.manifestOf.get(bottleKey);
+    const planned = manifestKey === undefined ? undefined : this.byKey.get(manifestKey);
+    if (manifestKey === undefined || planned === undefined) return undefined;
+    if (!this.fetched.has(manifestKey) && !this.failed.has(manifestKey) && !this.readsOver) {
+      await new Promise<void>((resolve) => {
+        const list = this.waiting.get(manifestKey) ?? [];
+        list.push(resolve);
+        this.waiting.set(manifestKey, list);
+      });
+    }
+    const tag = planned.bottles.find((bottle) => bottle.key === bottleKey)?.tag;
+    return tag === undefined ? undefined : this.fetched.get(manifestKey)?.sizes.get(tag);
+  }
+
+  /** No more manifest will be read (all were, or the run stopped): nothing waits any longer. */
+  readsEnded(): void {
+    this.readsOver = true;
+    for (const key of [...this.waiting.keys()]) this.wake(key);
+  }
+
+  private wake(key: string): void {
+    const waiters = this.waiting.get(key);
+    this.waiting.delete(key);
+    for (const resolve of waiters ?? []) resolve();
+  }
+
   fetchFailed(key: string, error: unknown): void {
     this.failed.add(key);
+    this.wake(key);
     this.record.onError(toRunError(key, error), error);
   }
 

@@ -152,6 +152,11 @@ export interface StoredPlan extends SyncPlan {
   api: ApiFileRef[];
   /** Manifests that could not be read: the run cannot publish (brew ≥ 6.0.13 needs them). */
   manifestErrors: RunError[];
+  /**
+   * The manifests were left to the executor (PrepareOptions.manifestsBeside): the transfers have no
+   * sizes yet, and each waits for its manifest's read before its put.
+   */
+  manifestsBeside?: true;
   /** API files the upstream does not serve (404): removed from the mirror when the run publishes, so
    * no client reads a stale copy next to fresh ones (optional in plans written before it existed). */
   apiGone?: string[];
@@ -211,6 +216,12 @@ export interface PrepareOptions {
   replan?: boolean;
   /** What checkAhead read before the lease: used when the state has not changed since. */
   ahead?: Promise<CheckedAhead | undefined>;
+  /**
+   * Leave the manifests to the executor, which reads them beside the transfers (the in-process sync:
+   * nothing needs the sizes before the transfers start, and each transfer waits only for its own
+   * manifest). The plan's transfers then have no sizes (`totals.unknownSizes`).
+   */
+  manifestsBeside?: boolean;
 }
 
 export const PLANS_PREFIX = "_sync/plans/";
@@ -487,34 +498,37 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     if (!replanned.has(key) && !plan.prunes.includes(key)) plan.prunes.push(key);
   }
 
-  options.onPhase?.("manifests", `${plan.manifests.length} manifests`);
   const manifests = new Map<string, FetchedManifest>();
   const manifestErrors: RunError[] = [];
   const sizes = new Map<string, number>();
-  await time("manifests", async () => {
-    const results = await runPool(
-      plan.manifests,
-      {
-        name: "checkers",
-        limit: settings.concurrency.checkers,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-      (manifest) => fetchManifest(manifest, options.registry),
-    );
-    results.forEach((result, position) => {
-      const manifest = plan.manifests[position];
-      if (!manifest || !result) return;
-      if (!result.ok) {
-        manifestErrors.push(toRunError(manifest.key, result.error));
-        return;
-      }
-      manifests.set(manifest.key, result.value);
-      for (const bottle of manifest.bottles) {
-        const size = result.value.sizes.get(bottle.tag);
-        if (size !== undefined) sizes.set(bottle.key, size);
-      }
+  if (!options.manifestsBeside) await readManifests();
+  async function readManifests(): Promise<void> {
+    options.onPhase?.("manifests", `${plan.manifests.length} manifests`);
+    await time("manifests", async () => {
+      const results = await runPool(
+        plan.manifests,
+        {
+          name: "checkers",
+          limit: settings.concurrency.checkers,
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+        (manifest) => fetchManifest(manifest, options.registry),
+      );
+      results.forEach((result, position) => {
+        const manifest = plan.manifests[position];
+        if (!manifest || !result) return;
+        if (!result.ok) {
+          manifestErrors.push(toRunError(manifest.key, result.error));
+          return;
+        }
+        manifests.set(manifest.key, result.value);
+        for (const bottle of manifest.bottles) {
+          const size = result.value.sizes.get(bottle.tag);
+          if (size !== undefined) sizes.set(bottle.key, size);
+        }
+      });
     });
-  });
+  }
 
   const transfers: PlannedTransfer[] = plan.transfers.map((transfer) => {
     const size = sizes.get(transfer.key);
@@ -548,6 +562,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
       ...(file.lastModified === undefined ? {} : { lastModified: file.lastModified }),
     })),
     manifestErrors,
+    ...(options.manifestsBeside ? { manifestsBeside: true as const } : {}),
     ...(index.missing.length > 0 ? { apiGone: [...index.missing] } : {}),
     ...(missing.length + damaged.size > 0 ? { forgotten: [...new Set([...missing, ...damaged])] } : {}),
     totals,

@@ -66,8 +66,11 @@ export interface SyncResult {
  * verify the index (a bad signature stops everything before ANY write; files byte for byte as verified
  * before under the same key are not checked again: accepted-api.ts), and beside it read the state and
  * check the store (checkAhead: no write; done again under the lease if the state changed meanwhile) →
- * take the lease → plan + manifest sizes → `_sync/plans/<runId>.json` → execute (transfers → manifests
- * → publish API last → state → report → prune) → brew's git (mirror.brew_git) → release the lease.
+ * take the lease → plan → `_sync/plans/<runId>.json` → execute (the manifests read beside the
+ * transfers, each transfer waiting only for its own manifest's size; each manifest stored once its
+ * bottles are in → publish API last → state → report → prune) → brew's git (mirror.brew_git) →
+ * release the lease. (The orchestrator reads the manifests before it writes the plan: it dispatches by
+ * their sizes.)
  *
  * The brew git phase runs under the same lease, after the API: it depends on nothing the bottles do,
  * and a failure there (GitHub unreachable) must not hold back the bottles and API. It fails the run
@@ -156,6 +159,8 @@ export async function syncMirror(options: SyncOptions): Promise<SyncResult> {
       api: started.index,
       signal: controller.signal,
       ahead: started.ahead,
+      // In-process, no dispatch needs the sizes first: the transfers start with the manifests' reads.
+      manifestsBeside: true,
     });
     prepared.durationsMs.index = (prepared.durationsMs.index ?? 0) + started.indexMs;
     const plan = await writePlan(store, prepared);

@@ -238,6 +238,9 @@ function progressReporter(
         startedAt = Date.now();
       }
       const seconds = Math.max((Date.now() - startedAt) / 1000, 0.001);
+      // The total grows while manifests read beside the transfers size their bottles.
+      if (bar && bar.getTotal() !== Math.max(event.totalBytes, 1))
+        bar.setTotal(Math.max(event.totalBytes, 1));
       bar?.update(Math.min(event.bytes, Math.max(event.totalBytes, 1)), {
         done: event.done,
         files: event.total,

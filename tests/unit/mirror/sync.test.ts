@@ -590,8 +590,10 @@ describe("mirror/sync", () => {
       expect(error).toBeInstanceOf(RunOutOfSpaceError);
       expect(error).toBeInstanceOf(StorageError);
       expect((error as RunOutOfSpaceError).kind).toBe("failed");
+      // Every bottle is planned (its size from its manifest, read beside the transfers), and the API.
       const plan = await readPlan(store, "full");
-      const planned = plan.totals.bytes + plan.api.reduce((sum, ref) => sum + ref.size, 0);
+      const bottles = [...upstream.bytes.values()].reduce((sum, body) => sum + body.length, 0);
+      const planned = bottles + plan.api.reduce((sum, ref) => sum + ref.size, 0);
       const state = await loadState(store);
       const stored = Object.values(state.entries).reduce((sum, entry) => sum + entry.size, 0);
       expect(Object.keys(state.entries)).toHaveLength(3);
@@ -636,6 +638,78 @@ describe("mirror/sync", () => {
       expect(report.errors).toContainEqual({ key: "(run)", message: "the store broke mid-publish" });
       expect(Object.keys((await loadState(store)).entries)).toHaveLength(4);
       expect(store.objects.has(LOCK_KEY)).toBe(false);
+    });
+  });
+
+  describe("the manifests, read beside the transfers", () => {
+    /** The upstream's registry with slow manifests, and each event in order. */
+    function slowManifests(upstream: ReturnType<typeof fakeUpstream>, events: string[], failing = "") {
+      return {
+        ...upstream.registry,
+        manifest: async (image: string, reference: string) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          if (image === failing) throw Object.assign(new Error(`HTTP 404 for ${image}`), { status: 404 });
+          events.push(`manifest read ${image}`);
+          return upstream.registry.manifest(image, reference);
+        },
+      };
+    }
+
+    it("starts the transfers before the last manifest is read; each put has its manifest's size", async () => {
+      const upstream = fakeUpstream(["a1", "b2", "c3", "d4"]);
+      const store = memoryStore();
+      const events: string[] = [];
+      const sizes = new Map<string, number | undefined>();
+      const put = store.put.bind(store);
+      store.put = (key, body, options) => {
+        if (key.includes(".bottle.")) {
+          events.push(`bottle put ${key}`);
+          sizes.set(key, options?.size);
+        }
+        return put(key, body, options);
+      };
+      const totals: number[] = [];
+
+      const { report, plan } = await syncFrom(store, upstream, "beside", {
+        registry: slowManifests(upstream, events),
+        settings: settings({ concurrency: { checkers: 1, transfers: 1 } }),
+        onProgress: (event) => {
+          if (event.type === "bytes") totals.push(event.totalBytes);
+        },
+      });
+
+      expect(report.status).toBe("succeeded");
+      // Written before any manifest was read: no sizes yet, and the executor told to wait for them.
+      expect(plan.manifestsBeside).toBe(true);
+      expect(plan.totals.unknownSizes).toBe(plan.transfers.length);
+      const lastRead = events.findLastIndex((event) => event.startsWith("manifest read"));
+      expect(events.findIndex((event) => event.startsWith("bottle put"))).toBeLessThan(lastRead);
+      // Every put knew its size (S3 needs it for one PUT), and every byte is counted as planned.
+      const body = (key: string) =>
+        upstream.bytes.get(plan.transfers.find((t) => t.key === key)?.sha256 ?? "");
+      for (const [key, size] of sizes) expect(size, key).toBe(body(key)?.length);
+      const all = [...upstream.bytes.values()].reduce((sum, bytes) => sum + bytes.length, 0);
+      expect(report.bytes.planned).toBe(all);
+      expect(totals.at(-1)).toBe(all);
+      expect(report.counts.manifestsStored).toBe(4);
+    });
+
+    it("still transfers the bottles of a manifest that cannot be read, and does not publish", async () => {
+      const upstream = fakeUpstream(["a1", "b2"]);
+      const store = memoryStore();
+      const events: string[] = [];
+
+      const { report } = await syncFrom(store, upstream, "beside-404", {
+        registry: slowManifests(upstream, events, "b2"),
+      });
+
+      expect(report.status).toBe("failed");
+      expect(report.errors.map((error) => error.key)).toEqual([
+        expect.stringMatching(/^bottles\/b2\/manifests\//),
+      ]);
+      // Its bottles did not wait forever for a size: they are stored (for the next run), the API is not.
+      expect(report.counts.transferred).toBe(upstream.bytes.size);
+      expect([...store.objects.keys()].some((key) => key.startsWith("api/"))).toBe(false);
     });
   });
 
