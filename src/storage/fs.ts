@@ -85,7 +85,7 @@ import {
 } from "./errors.ts";
 import { releaseReserve, writeReserve } from "./fs-reserve.ts";
 import { folderCache, LINK, LIST_FOLDERS_FROM, sizesInWorker, sizesOf, WORKER_FROM } from "./fs-sizes.ts";
-import { assertValidExpectation, ExpectedDigest, HashingWritable } from "./hashing.ts";
+import { assertValidExpectation, HashingWritable, readHashed } from "./hashing.ts";
 import { assertValidKey, assertValidPrefix, compareKeys, TEMP_DIR } from "./keys.ts";
 import { assertValidRange } from "./range.ts";
 
@@ -369,7 +369,7 @@ export class FsStore implements BlobStore {
     body: Readable | Uint8Array | string,
     options: PutOptions,
   ): Promise<PutResult> {
-    const { bytes, size, sha256 } = await readSmall(key, body, options);
+    const { bytes, size, sha256 } = await readHashed(key, body, options);
     const temp = join(realRoot, TEMP_DIR, randomUUID());
     try {
       writeFileSync(temp, bytes, { flag: "wx" });
@@ -760,72 +760,6 @@ const SMALL_PUT_BYTES = 256 * 1024;
 function isSmall(body: Readable | Uint8Array | string, options: PutOptions): boolean {
   if (body instanceof Readable) return options.size !== undefined && options.size <= SMALL_PUT_BYTES;
   return (typeof body === "string" ? Buffer.byteLength(body) : body.byteLength) <= SMALL_PUT_BYTES;
-}
-
-/**
- * A small put's body, hashed as it arrives and held in memory; rejects with the body's error, with an
- * IntegrityError (more bytes than expected: the body is destroyed; or another size or digest at its
- * end), or when the body closes before its end. Listeners rather than stream.pipeline into a Writable:
- * pipeline creates and aborts an AbortController per call (a DOMException with its stack): with it, the
- * transfer phase of a 2,000 × 16 KiB sync took a third longer (bench/README.md, "small bottles").
- */
-function readSmall(
-  key: string,
-  body: Readable | Uint8Array | string,
-  expected: PutOptions,
-): Promise<{ bytes: Buffer; size: number; sha256: string }> {
-  const digest = new ExpectedDigest(key, expected);
-  if (!(body instanceof Readable)) {
-    const bytes =
-      typeof body === "string"
-        ? Buffer.from(body)
-        : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    return new Promise((resolve) => {
-      digest.update(bytes);
-      resolve({ bytes, ...digest.verify() });
-    });
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const done = (error: unknown, result?: { bytes: Buffer; size: number; sha256: string }): void => {
-      body.off("data", onData);
-      body.off("end", onEnd);
-      body.off("error", done);
-      body.off("close", onClose);
-      if (result) resolve(result);
-      else reject(error);
-    };
-    const onData = (chunk: Buffer | string): void => {
-      const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-      try {
-        digest.update(buffer);
-      } catch (error) {
-        body.destroy();
-        done(error);
-        return;
-      }
-      chunks.push(buffer);
-    };
-    const onEnd = (): void => {
-      try {
-        const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        done(undefined, { bytes, ...digest.verify() });
-      } catch (error) {
-        done(error);
-      }
-    };
-    const onClose = (): void => {
-      if (!body.readableEnded) done(body.errored ?? new Error(`the body of ${key} closed before its end`));
-    };
-    if (body.destroyed) {
-      reject(body.errored ?? new Error(`the body of ${key} was destroyed before it was read`));
-      return;
-    }
-    body.on("data", onData);
-    body.once("end", onEnd);
-    body.once("error", done);
-    body.once("close", onClose);
-  });
 }
 
 /**
