@@ -380,7 +380,8 @@ export async function prepareReadOnly(options: PrepareOptions): Promise<Prepared
 /**
  * Everything before the first write: fetch and verify the index (a bad signature throws here, before
  * anything is written), load the state, plan, and read the manifests of what will move (sizes for the
- * plan and progress) with the `checkers` concurrency.
+ * plan and progress) with the `checkers` concurrency, unless `manifestsBeside` leaves them to the
+ * executor.
  */
 export async function prepareSync(options: PrepareOptions): Promise<PreparedSync> {
   const now = options.now ?? (() => new Date());
@@ -501,8 +502,8 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
   const manifests = new Map<string, FetchedManifest>();
   const manifestErrors: RunError[] = [];
   const sizes = new Map<string, number>();
-  if (!options.manifestsBeside) await readManifests();
-  async function readManifests(): Promise<void> {
+  // The in-process sync leaves them to the executor, beside the transfers (manifestsBeside).
+  if (!options.manifestsBeside) {
     options.onPhase?.("manifests", `${plan.manifests.length} manifests`);
     await time("manifests", async () => {
       const results = await runPool(

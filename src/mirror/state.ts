@@ -57,7 +57,7 @@ export function emptyState(now: Date = new Date(0)): MirrorState {
 }
 
 /**
- * The state document each store last read, with the entity tag it had before the read: saveState
+ * The state document each store last read, with the entity tag of the bytes read: saveState
  * writes nothing when its document is that one but for `updatedAt` and the store still holds it
  * (a no-op re-sync then leaves a 22 MB state of 100,000 objects as it was, instead of rewriting it).
  */
@@ -73,7 +73,7 @@ export async function loadState(store: BlobStore): Promise<MirrorState> {
 }
 
 /**
- * loadState, with the entity tag the state had before it was read: null when there is none, undefined
+ * loadState, with the entity tag of the bytes read (readAllOf): null when there is no state, undefined
  * when the store has no entity tags.
  */
 export async function loadStateTagged(
@@ -253,7 +253,7 @@ export async function readBytes(
   return (await readTagged(store, key, retry))?.bytes ?? null;
 }
 
-/** readBytes, with the entity tag the object had before the read (undefined where the store has none). */
+/** readBytes, with the entity tag of the bytes read (readAllOf; undefined where the store has none). */
 function readTagged(
   store: BlobStore,
   key: string,

@@ -282,17 +282,10 @@ export class FsStore implements BlobStore {
 
   /** One open, fstat and read of the whole file (a single read call where the kernel allows). */
   async readAll(key: string): Promise<{ bytes: Buffer; etag: string } | null> {
-    assertValidKey(key);
-    const real = await this.resolveExisting(key);
-    if (real === null) return null;
-    const handle = await open(real, "r").catch((error: unknown) => {
-      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "EISDIR") return null;
-      throw error;
-    });
-    if (handle === null) return null;
+    const file = await this.openFile(key);
+    if (file === null) return null;
+    const { handle, info } = file;
     try {
-      const info = await handle.stat();
-      if (!info.isFile()) return null;
       // Puts replace a file (rename), never write into it: the size read from this descriptor holds.
       const bytes = Buffer.allocUnsafe(info.size);
       let filled = 0;
@@ -308,17 +301,10 @@ export class FsStore implements BlobStore {
   }
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
-    assertValidKey(key);
-    const real = await this.resolveExisting(key);
-    if (real === null) throw new NotFoundError(key, this.location);
-    const handle = await open(real, "r").catch((error: unknown) => {
-      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "EISDIR")
-        throw new NotFoundError(key, this.location, { cause: error });
-      throw error;
-    });
+    const file = await this.openFile(key);
+    if (file === null) throw new NotFoundError(key, this.location);
+    const { handle, info } = file;
     try {
-      const info = await handle.stat();
-      if (!info.isFile()) throw new NotFoundError(key, this.location);
       if (range === undefined) return handle.createReadStream();
       assertValidRange(key, range);
       if (range.start >= info.size) throw new RangeNotSatisfiableError(key, range, info.size);
@@ -328,6 +314,27 @@ export class FsStore implements BlobStore {
       await handle.close();
       throw error;
     }
+  }
+
+  /** The key's regular file, opened for reading after the containment check, with its fstat; null when absent. */
+  private async openFile(key: string): Promise<{ handle: FileHandle; info: Stats } | null> {
+    assertValidKey(key);
+    const real = await this.resolveExisting(key);
+    if (real === null) return null;
+    const handle = await open(real, "r").catch((error: unknown) => {
+      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "EISDIR") return null;
+      throw error;
+    });
+    if (handle === null) return null;
+    try {
+      const info = await handle.stat();
+      if (info.isFile()) return { handle, info };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    await handle.close();
+    return null;
   }
 
   async put(key: string, body: Readable | Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {

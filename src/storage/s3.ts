@@ -230,7 +230,8 @@ export class S3Store implements BlobStore {
       const object = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
       );
-      const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? new Uint8Array());
+      const body = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+      const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength); // a view, not a copy
       return object.ETag === undefined ? { bytes } : { bytes, etag: object.ETag };
     } catch (error) {
       if (isNotFound(error)) return null;
