@@ -3,6 +3,7 @@
  * engine bundled like the deployed artifacts, tables and result files.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -185,9 +186,32 @@ export function engineArgs(target: SyncTarget, nodeFlags: string[] = []): string
   return [...nodeFlags, "--import", "tsx", join(REPO, "bench/sync-child.ts"), ...childArgs(target)];
 }
 
-/** The same child, pre-bundled (see bundleEngine): plain `node engine.mjs`, no tsx. */
+/**
+ * The same child, pre-bundled (see bundleEngine): plain `node <the image's flags> engine.mjs`, no tsx,
+ * run with the node flags the ECS image's entry point gives the task (imageNodeFlags).
+ */
 export function bundledArgs(bundle: string, target: SyncTarget): string[] {
-  return [bundle, ...childArgs(target)];
+  return [...imageNodeFlags(), bundle, ...childArgs(target)];
+}
+
+let imageFlags: string[] | undefined;
+
+/**
+ * The flags docker/Dockerfile's ENTRYPOINT passes to node before the task's script (exec form:
+ * `["node", "--flag", …, "/app/task.mjs"]`), so the bundled-engine rows run the engine as the image does.
+ */
+export function imageNodeFlags(): string[] {
+  if (imageFlags) return imageFlags;
+  const text = readFileSync(join(REPO, "docker/Dockerfile"), "utf8");
+  const entry = [...text.matchAll(/^ENTRYPOINT\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const argv = entry === undefined ? undefined : (JSON.parse(entry) as unknown);
+  if (!Array.isArray(argv) || argv[0] !== "node") {
+    throw new Error(
+      'docker/Dockerfile: no exec-form ENTRYPOINT ["node", …] to take the task\'s node flags from',
+    );
+  }
+  imageFlags = argv.slice(1).filter((arg): arg is string => typeof arg === "string" && arg.startsWith("--"));
+  return imageFlags;
 }
 
 function childArgs(target: SyncTarget): string[] {

@@ -35,6 +35,7 @@ import {
   bundleEngine,
   type ChildResult,
   flag,
+  imageNodeFlags,
   MiB,
   median,
   mixedSizes,
@@ -76,7 +77,7 @@ export async function shards(args: string[]): Promise<Row[]> {
   const before = uptime();
   try {
     const keyPath = await writeKey(emulator, dir);
-    // Bundled like dist/ecs-task/task.mjs: plain node, no tsx start-up in the timings.
+    // Bundled like dist/ecs-task/task.mjs, run with the image's node flags: no tsx start-up in the timings.
     const task = await bundleEngine(dir, REPO, "task", "src/runtime/ecs/task.ts");
     const bytes = emulator.index.bottles.reduce((sum, bottle) => sum + bottle.size, 0);
     const settings = {
@@ -150,7 +151,9 @@ export async function shards(args: string[]): Promise<Row[]> {
       });
       const t1 = performance.now();
       const results: ChildResult[] = await Promise.all(
-        specs.map((shard) => runChild(process.execPath, [task], { cwd: dir, env: env(shard) })),
+        specs.map((shard) =>
+          runChild(process.execPath, [...imageNodeFlags(), task], { cwd: dir, env: env(shard) }),
+        ),
       );
       const taskSeconds = (performance.now() - t1) / 1000;
       const failed = results.find((result) => result.code !== 0);
