@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { build } from "esbuild";
@@ -51,9 +52,24 @@ export function table(rows: Row[]): string {
   ].join("\n");
 }
 
-export async function save(name: string, value: unknown): Promise<void> {
+/** Writes bench/results/<name>.json: `value` with the machine's CPU model beside it (`cpu`). */
+export async function save(name: string, value: object): Promise<void> {
   await mkdir(RESULTS, { recursive: true });
-  await writeFile(join(RESULTS, `${name}.json`), `${JSON.stringify(value, null, 2)}\n`);
+  await writeFile(
+    join(RESULTS, `${name}.json`),
+    `${JSON.stringify({ cpu: cpuModel(), ...value }, null, 2)}\n`,
+  );
+}
+
+/** The CPU's model name (/proc/cpuinfo, else os.cpus()): ratios move when a VM lands on another host. */
+export function cpuModel(): string {
+  try {
+    const line = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.+)$/m)?.[1];
+    if (line) return line.trim();
+  } catch {
+    // not Linux: fall through
+  }
+  return cpus()[0]?.model ?? "unknown";
 }
 
 /** `uptime` (the load averages), recorded with every bench: the machine is shared. */

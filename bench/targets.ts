@@ -22,7 +22,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshBuild } from "../bin/fresh-build.js";
 import { startEmulator } from "../src/emulator/emulator.ts";
@@ -30,6 +30,7 @@ import type { RunReport } from "../src/mirror/report.ts";
 import { discard } from "./inodes.ts";
 import {
   cliArgs,
+  cpuModel,
   flag,
   listFlag,
   MiB,
@@ -67,6 +68,7 @@ export async function targets(args: string[]): Promise<Row[]> {
   const unknown = groups.filter((group) => !GROUPS.includes(group));
   if (unknown.length > 0) throw new Error(`--only ${unknown.join(",")}: choose from ${GROUPS.join(",")}`);
   const want = (group: string) => groups.includes(group);
+  process.stderr.write(`targets: on ${cpuModel()}, ${cpus().length} CPUs, node ${process.version}\n`);
 
   const rows: Row[] = [];
   const only = ["curl", CLI, BUNDLED];
