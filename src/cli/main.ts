@@ -1,3 +1,4 @@
+import { installHeapFloor } from "../shared/heap-floor.ts";
 import { installProcessGuard } from "../shared/process-guard.ts";
 import { reportUnexpected, run } from "./cli.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -15,6 +16,10 @@ for (const stream of [process.stdout, process.stderr]) {
 // hbsync pins its SDK versions, so the warning tells a CLI user nothing they can act on (set the
 // variable to "false" to see it again). Read when the first AWS client is created, so set it first.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+// What the ECS image's `--initial-old-space-size=64` does for the task, for a CLI that `node bin/hbsync.js`
+// starts with no flags: fewer full GCs while the heap is small (src/shared/heap-floor.ts).
+installHeapFloor();
 
 const output = processOutput();
 // An error raised outside any await chain ends the command as failed, in one line. A running sync
