@@ -368,14 +368,21 @@ interface RequestCounter {
 
 /** The trash is emptied once it holds this much (between runs, untimed). */
 const TRASH_LIMIT = 4 * 1024 * MiB;
+/**
+ * A set whose run writes at least this much empties the trash after every run: on this VM's disk a
+ * file written into blocks just freed by a truncation lands ~4 × faster than one written anywhere else
+ * (bench/README.md, "Freed blocks"), so every runner must start from the same state.
+ */
+const EMPTY_EVERY_RUN = 1024 * MiB;
 
 /**
  * Where a run's output goes when it is done: renamed aside, not deleted, so the next run does not pay
  * for this one's deletions (bench/inodes.ts: on this VM's ext4, which has no journal, each new inode
  * first skips the inodes deleted in the last 60–360 s, one lookup each; with deletions between runs,
  * 16 % of a 2,000 × 16 KiB sync's CPU was there, and a run creates 4 inodes per bottle to curl's 1).
- * Once it holds TRASH_LIMIT (never inside a small set, every other run of a 2 GiB one) its files are
- * emptied, which gives the disk space back and frees no inode; everything is deleted when the bench ends.
+ * Once it holds TRASH_LIMIT (never inside a small set), or after every run of a set that writes
+ * EMPTY_EVERY_RUN or more, its files are emptied, which gives the disk space back and frees no inode;
+ * everything is deleted when the bench ends.
  */
 class Trash {
   private held = 0;
@@ -392,7 +399,7 @@ class Trash {
       if (error.code !== "ENOENT") throw error;
     });
     this.held += this.bytesPerRun;
-    if (this.held < TRASH_LIMIT) return;
+    if (this.held < TRASH_LIMIT && this.bytesPerRun < EMPTY_EVERY_RUN) return;
     await emptyFiles(this.dir);
     await runChild("sync", ["-f", dirname(this.dir)]);
     this.held = 0;

@@ -15,6 +15,8 @@
  * sets the factor that puts the limit at FLOOR_BYTES over what is live, as long as less than half
  * of FLOOR_BYTES is live; above that it hands the factor back to V8. So a large heap (the full Homebrew
  * index) is sized exactly as without this, and a small one may hold at most FLOOR_BYTES before a full GC.
+ * The flag is process-wide, so a worker thread's heap grows by the main thread's factor too (hbsync's
+ * one worker, src/storage/fs-sizes.ts, holds a list of keys for a moment).
  */
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
