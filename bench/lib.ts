@@ -23,6 +23,11 @@ export interface ChildResult {
   peakRssMiB: number;
   /** User + system CPU seconds of the child (from /proc, last sample before it exited). */
   cpuSeconds: number;
+  /**
+   * User + system CPU seconds of this (the bench) process while the child ran: what serves the child
+   * from here (the emulator, s3rver), which shares the cores with it.
+   */
+  parentCpuSeconds: number;
   stdout: string;
   stderr: string;
 }
@@ -81,6 +86,23 @@ export function uptime(): string {
   }
 }
 
+/**
+ * Whether this (virtual) machine hands free memory back to its host (Linux free page reporting, e.g.
+ * virtio-balloon): the order of the blocks it reports and the KiB reported so far, or null when it does
+ * not. Memory handed back costs ~1.6 s of system CPU per GiB when it is next touched, in whichever
+ * process touches it, writes into the page cache included (bench/README.md, "Memory handed back").
+ */
+export function pageReporting(): { order: number; reportedKiB: number } | null {
+  const dir = "/sys/module/page_reporting/parameters";
+  try {
+    const order = Number(readFileSync(join(dir, "page_reporting_order"), "utf8"));
+    const reportedKiB = Number(readFileSync(join(dir, "reported_kib"), "utf8"));
+    return Number.isFinite(order) && Number.isFinite(reportedKiB) ? { order, reportedKiB } : null;
+  } catch {
+    return null;
+  }
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -99,6 +121,7 @@ export async function runChild(
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ChildResult> {
   const started = performance.now();
+  const parentBefore = process.cpuUsage();
   const child = spawn(command, args, {
     cwd: options.cwd ?? REPO,
     env: options.env ?? process.env,
@@ -131,6 +154,7 @@ export async function runChild(
     }
   })();
   const code = await new Promise<number>((done) => child.on("exit", (exitCode) => done(exitCode ?? -1)));
+  const parent = process.cpuUsage(parentBefore);
   running = false;
   await sampler;
   return {
@@ -138,6 +162,7 @@ export async function runChild(
     seconds: (performance.now() - started) / 1000,
     peakRssMiB: Math.round(peakKiB / 1024),
     cpuSeconds: ticks / CLOCK_TICKS,
+    parentCpuSeconds: (parent.user + parent.system) / 1e6,
     stdout,
     stderr,
   };

@@ -35,6 +35,7 @@ import {
   listFlag,
   MiB,
   median,
+  pageReporting,
   REPO,
   RESULTS,
   type Row,
@@ -46,7 +47,7 @@ import {
 } from "./lib.ts";
 import { memory } from "./memory.ts";
 import { serve } from "./serve.ts";
-import { measureSet, S3_PUT_LOOP, type SetResult, VERIFIED_CURL } from "./throughput.ts";
+import { measureSet, S3_PUT_LOOP, type SetResult, type Summary, VERIFIED_CURL } from "./throughput.ts";
 
 const TAG = "arm64_sequoia";
 const CLI = "hbsync sync (CLI) → fs";
@@ -69,6 +70,11 @@ export async function targets(args: string[]): Promise<Row[]> {
   if (unknown.length > 0) throw new Error(`--only ${unknown.join(",")}: choose from ${GROUPS.join(",")}`);
   const want = (group: string) => groups.includes(group);
   process.stderr.write(`targets: on ${cpuModel()}, ${cpus().length} CPUs, node ${process.version}\n`);
+  const reporting = pageReporting();
+  if (reporting)
+    process.stderr.write(
+      `targets: this machine hands free memory back to its host (page reporting, blocks of order ${reporting.order}); touching it again costs system CPU (bench/README.md, "Memory handed back")\n`,
+    );
 
   const rows: Row[] = [];
   const only = ["curl", CLI, BUNDLED];
@@ -155,7 +161,22 @@ export async function targets(args: string[]): Promise<Row[]> {
     load.push(uptime());
   }
 
-  await save("targets", { small, runs, node: process.version, load, inodeMicros: inodes, rows });
+  const reportedMiB =
+    reporting === null
+      ? null
+      : Math.round(((pageReporting()?.reportedKiB ?? 0) - reporting.reportedKiB) / 1024);
+  if (reportedMiB !== null)
+    process.stderr.write(`targets: ${reportedMiB} MiB handed back to the host meanwhile\n`);
+  const pageReportingOrder = reporting?.order ?? null;
+  await save("targets", {
+    small,
+    runs,
+    node: process.version,
+    load,
+    inodeMicros: inodes,
+    pageReporting: { order: pageReportingOrder, reportedMiB },
+    rows,
+  });
   process.stderr.write(`load: ${load.join("\n      ")}\n`);
   return rows;
 }
@@ -188,12 +209,23 @@ function versusCurl(label: string, target: string, set: SetResult, goal: number)
   return {
     case: label,
     target,
-    hbsync: `${cli.toFixed(2)} s (bundled engine ${bundled.toFixed(2)} s)`,
+    hbsync: `${cli.toFixed(2)} s (bundled engine ${bundled.toFixed(2)} s)${coresBusy(set.summary.get(CLI))}`,
     "equal-work / reference": `${verified.toFixed(2)} s${floor}`,
     "bare curl": `${curl.toFixed(2)} s`,
     ratio: `${ratio.toFixed(2)} × (engine ${(verified / bundled).toFixed(2)}; vs bare curl ${(curl / cli).toFixed(2)})`,
     met: ratio >= goal ? "yes" : "no",
   };
+}
+
+/**
+ * How busy the machine's cores were during a run: its CPU plus the emulator's serving it, over cores ×
+ * wall. Near 100 %, the run is CPU-bound on the cores it shares with its upstream: only less CPU makes it
+ * faster.
+ */
+function coresBusy(summary: Summary | undefined): string {
+  if (summary === undefined) return "";
+  const busy = (summary.cpuSeconds + summary.upstreamCpuSeconds) / (cpus().length * summary.seconds);
+  return `; with the emulator's ${summary.upstreamCpuSeconds.toFixed(1)} CPU-s, ${cpus().length} cores ${Math.round(busy * 100)} % busy`;
 }
 
 function cpuRow(label: string, set: SetResult): Row {

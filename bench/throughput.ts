@@ -47,6 +47,11 @@ interface Sample {
   cpuSeconds: number;
   peakRssMiB: number;
   transferSeconds?: number;
+  /**
+   * CPU the bench process spent while the runner's transfer ran (`ChildResult.parentCpuSeconds`):
+   * the emulator serving it (in an s3 set also s3rver and the request counter), on the same cores.
+   */
+  upstreamCpuSeconds?: number;
 }
 
 /** Medians of one runner's samples. */
@@ -54,6 +59,8 @@ export interface Summary {
   seconds: number;
   cpuSeconds: number;
   peakRssMiB: number;
+  /** Median of the samples' upstreamCpuSeconds. */
+  upstreamCpuSeconds: number;
   samples: Sample[];
 }
 
@@ -205,7 +212,7 @@ export async function measureSet(set: {
         cpuSeconds += flush.cpuSeconds;
       }
       await settle(curlDir);
-      return { seconds, cpuSeconds, peakRssMiB: run.peakRssMiB };
+      return { ...sampleOf(run), seconds, cpuSeconds };
     };
     const plain = async (): Promise<Sample> => {
       const out = join(dir, "plain");
@@ -213,7 +220,7 @@ export async function measureSet(set: {
       const run = await runChild(process.execPath, [...argv, String(set.concurrency)]);
       if (run.code !== 0) throw new Error(`plain-node failed (${run.code}): ${run.stderr.slice(-500)}`);
       await settle(out);
-      return { seconds: run.seconds, cpuSeconds: run.cpuSeconds, peakRssMiB: run.peakRssMiB };
+      return sampleOf(run);
     };
     const sync = async (what: string, argv: string[], env?: NodeJS.ProcessEnv): Promise<Sample> => {
       const run = await runChild(process.execPath, argv, env ? { cwd: dir, env } : {});
@@ -266,7 +273,7 @@ export async function measureSet(set: {
             counted(S3_PUT_LOOP, async () => {
               const run = await runChild(process.execPath, loop, { env });
               if (run.code !== 0) throw new Error(`PUT loop failed (${run.code}): ${run.stderr.slice(-500)}`);
-              return { seconds: run.seconds, cpuSeconds: run.cpuSeconds, peakRssMiB: run.peakRssMiB };
+              return sampleOf(run);
             }),
           ]);
           runners.push(["hbsync sync (CLI) → fs", () => sync("hbsync → fs", cliArgs(target))]);
@@ -323,6 +330,7 @@ export async function measureSet(set: {
         "median s": seconds.toFixed(2),
         "MiB/s": (bytes / MiB / seconds).toFixed(1),
         "CPU s": median(list.map((s) => s.cpuSeconds)).toFixed(1),
+        "upstream CPU s": median(list.map((s) => s.upstreamCpuSeconds ?? 0)).toFixed(1),
         "peak RSS MiB": median(list.map((s) => s.peakRssMiB)),
         "transfer phase s": transfer.length > 0 ? median(transfer).toFixed(2) : "",
         "ratio vs curl": isCurl ? "" : (curlSeconds / seconds).toFixed(2),
@@ -336,6 +344,7 @@ export async function measureSet(set: {
         seconds: median(list.map((s) => s.seconds)),
         cpuSeconds: median(list.map((s) => s.cpuSeconds)),
         peakRssMiB: median(list.map((s) => s.peakRssMiB)),
+        upstreamCpuSeconds: median(list.map((s) => s.upstreamCpuSeconds ?? 0)),
         samples: list,
       });
     }
@@ -371,9 +380,10 @@ interface RequestCounter {
 /** The trash is emptied once it holds this much (between runs, untimed). */
 const TRASH_LIMIT = 4 * 1024 * MiB;
 /**
- * A set whose run writes at least this much empties the trash after every run: on this VM's disk a
- * file written into blocks just freed by a truncation lands ~4 × faster than one written anywhere else
- * (bench/README.md, "Freed blocks"), so every runner must start from the same state.
+ * A set whose run writes at least this much empties the trash after every run: on a VM that hands
+ * free memory back to its host, a file written into the page cache a truncation has just freed lands
+ * ~4 × faster than one written into memory handed back (bench/README.md, "Memory handed back"), so
+ * every runner must start from the same state.
  */
 const EMPTY_EVERY_RUN = 1024 * MiB;
 
@@ -474,10 +484,15 @@ function fromReport(what: string, run: ChildResult): Sample {
   if (report.status !== "succeeded")
     throw new Error(`${what}: ${JSON.stringify(report.errors).slice(0, 500)}`);
   process.stderr.write(`${what} phases (ms): ${JSON.stringify(report.durationsMs)}\n`);
+  return { ...sampleOf(run), transferSeconds: (report.durationsMs.transfers ?? 0) / 1000 };
+}
+
+/** A child's wall time, CPU and peak RSS, with what the bench process spent serving it meanwhile. */
+function sampleOf(run: ChildResult): Sample {
   return {
     seconds: run.seconds,
     cpuSeconds: run.cpuSeconds,
     peakRssMiB: run.peakRssMiB,
-    transferSeconds: (report.durationsMs.transfers ?? 0) / 1000,
+    upstreamCpuSeconds: run.parentCpuSeconds,
   };
 }
