@@ -88,16 +88,23 @@ export function uptime(): string {
 
 /**
  * Whether this (virtual) machine hands free memory back to its host (Linux free page reporting, e.g.
- * virtio-balloon): the order of the blocks it reports and the KiB reported so far, or null when it does
- * not. Memory handed back costs ~1.6 s of system CPU per GiB when it is next touched, in whichever
- * process touches it, writes into the page cache included (bench/README.md, "Memory handed back").
+ * virtio-balloon): the order of the blocks it reports, whether any block is that large (the largest
+ * order is the column count of /proc/buddyinfo less one), and the KiB reported so far; null without it.
+ * Memory handed back costs ~1.6 s of system CPU per GiB when it is next touched, in whichever process
+ * touches it, writes into the page cache included (bench/README.md, "Memory handed back").
  */
-export function pageReporting(): { order: number; reportedKiB: number } | null {
+export function pageReporting(): { order: number; active: boolean; reportedKiB: number } | null {
   const dir = "/sys/module/page_reporting/parameters";
   try {
     const order = Number(readFileSync(join(dir, "page_reporting_order"), "utf8"));
     const reportedKiB = Number(readFileSync(join(dir, "reported_kib"), "utf8"));
-    return Number.isFinite(order) && Number.isFinite(reportedKiB) ? { order, reportedKiB } : null;
+    const zone = readFileSync("/proc/buddyinfo", "utf8").split("\n")[0] ?? "";
+    const orders = zone
+      .replace(/^.*zone\s+\S+/, "")
+      .trim()
+      .split(/\s+/).length;
+    if (!Number.isFinite(order) || !Number.isFinite(reportedKiB)) return null;
+    return { order, active: order <= orders - 1, reportedKiB };
   } catch {
     return null;
   }

@@ -71,9 +71,13 @@ export async function targets(args: string[]): Promise<Row[]> {
   const want = (group: string) => groups.includes(group);
   process.stderr.write(`targets: on ${cpuModel()}, ${cpus().length} CPUs, node ${process.version}\n`);
   const reporting = pageReporting();
-  if (reporting)
+  if (reporting?.active)
     process.stderr.write(
       `targets: this machine hands free memory back to its host (page reporting, blocks of order ${reporting.order}); touching it again costs system CPU (bench/README.md, "Memory handed back")\n`,
+    );
+  else if (reporting)
+    process.stderr.write(
+      `targets: page reporting is off (order ${reporting.order}: no block is that large)\n`,
     );
 
   const rows: Row[] = [];
@@ -174,7 +178,7 @@ export async function targets(args: string[]): Promise<Row[]> {
     node: process.version,
     load,
     inodeMicros: inodes,
-    pageReporting: { order: pageReportingOrder, reportedMiB },
+    pageReporting: { order: pageReportingOrder, active: reporting?.active ?? false, reportedMiB },
     rows,
   });
   process.stderr.write(`load: ${load.join("\n      ")}\n`);
