@@ -187,22 +187,52 @@ export class PartRecord implements StateRecord {
   }
 }
 
+/**
+ * A shard's part, or null when it has written none. A part that does not parse is read again first
+ * (readSettledJson): the merging shard's read may have met that shard's checkpoint write.
+ */
 export async function readPart(store: BlobStore, runId: string, index: number): Promise<ShardPart | null> {
   const key = partKey(runId, index);
-  const text = await readText(store, key);
-  if (text === null) return null;
+  let part: ShardPart | null;
   try {
-    const part = JSON.parse(text) as ShardPart;
-    if (part.version !== 1 || part.runId !== runId || part.shard !== index)
-      throw new Error("not this shard's");
-    return { ...part, entries: { ...part.entries }, manifests: { ...part.manifests } };
+    part = (await readSettledJson(store, key)) as ShardPart | null;
   } catch (error) {
-    throw new StateError(`${key} is not a readable part: ${(error as Error).message}`, {
-      key,
-      cause: error,
-      fix: `delete ${key}: the next run re-checks that shard's bottles`,
-    });
+    throw unreadablePart(key, error);
   }
+  if (part === null) return null;
+  if (part.version !== 1 || part.runId !== runId || part.shard !== index)
+    throw unreadablePart(key, new Error("not this shard's"));
+  return { ...part, entries: { ...part.entries }, manifests: { ...part.manifests } };
+}
+
+/** How many times readSettledJson reads again an object that does not parse. */
+const REREADS = 2;
+
+/**
+ * A small JSON object that other shards write, parsed; null when absent. One that does not parse is
+ * read again, twice (after 100 and 200 ms), before its parse error is thrown: on a store whose
+ * overwrites are not atomic (s3rver's are not; S3's and the folder store's are), a read can meet a write
+ * in progress and see half a document, as readLock allows for the lock.
+ */
+async function readSettledJson(store: BlobStore, key: string): Promise<unknown> {
+  for (let again = 0; ; again++) {
+    const text = await readText(store, key);
+    if (text === null) return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      if (again >= REREADS) throw error;
+      await new Promise((done) => setTimeout(done, 100 * (again + 1)));
+    }
+  }
+}
+
+function unreadablePart(key: string, error: unknown): StateError {
+  return new StateError(`${key} is not a readable part: ${(error as Error).message}`, {
+    key,
+    cause: error,
+    fix: `delete ${key}: the next run re-checks that shard's bottles`,
+  });
 }
 
 /** Every part of the run, by shard (null: the shard has written none). */
@@ -238,8 +268,8 @@ export function foldParts(state: MirrorState, parts: ReadonlyArray<ShardPart | n
 export async function claimMerge(store: BlobStore, runId: string, index: number): Promise<boolean> {
   const key = mergeClaimKey(runId);
   if (!(await store.putIfAbsent(key, JSON.stringify({ shard: index })))) return false;
-  const text = await readText(store, key);
-  return text !== null && (JSON.parse(text) as { shard?: number }).shard === index;
+  const claim = (await readSettledJson(store, key)) as { shard?: number } | null;
+  return claim?.shard === index;
 }
 
 /** Run ids that have parts (`_sync/parts/<runId>/…`). */

@@ -1,9 +1,55 @@
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { StoredPlan } from "../../../src/mirror/prepare.ts";
-import { foldParts, type ShardPart, shardCount, shardOf, shardPlan } from "../../../src/mirror/shards.ts";
+import {
+  claimMerge,
+  foldParts,
+  mergeClaimKey,
+  partKey,
+  readPart,
+  type ShardPart,
+  shardCount,
+  shardOf,
+  shardPlan,
+} from "../../../src/mirror/shards.ts";
 import { emptyState } from "../../../src/mirror/state.ts";
+import { memoryStore } from "./memory-store.ts";
 
 const GIB = 1024 ** 3;
+
+/** Shard `shard`'s part of run "r", holding one bottle at `key`. */
+function part(shard: number, key: string): ShardPart {
+  return {
+    version: 1,
+    runId: "r",
+    shard,
+    count: 2,
+    status: "succeeded",
+    updatedAt: "t1",
+    entries: { [key]: { sha256: key, size: 2, formula: key, tag: "all", syncedAt: "t1" } },
+    manifests: {},
+    counts: { transferred: 1, adopted: 0, failed: 0 },
+    bytesTransferred: 2,
+    transfersMs: 1,
+  };
+}
+
+/**
+ * A store holding shard 1's part of run "r", whose first `cuts` reads of it meet a write in progress
+ * (s3rver's overwrites are not atomic: half the document); `reads()` counts the reads of the part.
+ */
+function cutPartStore(cuts: number, body: string = JSON.stringify(part(1, "bottles/b"))) {
+  const key = partKey("r", 1);
+  const store = memoryStore({ [key]: body });
+  const get = store.get.bind(store);
+  let reads = 0;
+  store.get = async (asked, range) => {
+    if (asked !== key) return get(asked, range);
+    reads++;
+    return reads <= cuts ? Readable.from([Buffer.from(body.slice(0, 17))]) : get(asked, range);
+  };
+  return { store, reads: () => reads };
+}
 
 /** A plan of `formulae` formulae with a bottle on each of two tags and one manifest each. */
 function planOf(formulae: number): StoredPlan {
@@ -115,24 +161,59 @@ describe("mirror/shards", () => {
     it("adds what each part stored to the state, leaving the rest as it was", () => {
       const state = emptyState();
       state.entries["bottles/kept"] = { sha256: "k", size: 1, formula: "kept", tag: "all", syncedAt: "t0" };
-      const part = (shard: number, key: string): ShardPart => ({
-        version: 1,
-        runId: "r",
-        shard,
-        count: 2,
-        status: "succeeded",
-        updatedAt: "t1",
-        entries: { [key]: { sha256: key, size: 2, formula: key, tag: "all", syncedAt: "t1" } },
-        manifests: {},
-        counts: { transferred: 1, adopted: 0, failed: 0 },
-        bytesTransferred: 2,
-        transfersMs: 1,
-      });
-
       const folded = foldParts(state, [part(0, "bottles/a"), null, part(1, "bottles/b")]);
 
       expect(Object.keys(folded.entries).sort()).toEqual(["bottles/a", "bottles/b", "bottles/kept"]);
       expect(Object.keys(state.entries)).toEqual(["bottles/kept"]);
+    });
+  });
+
+  describe("readPart", () => {
+    it("reads a part again that reads back half-written (the merging shard's read met that shard's write)", async () => {
+      const { store, reads } = cutPartStore(2);
+
+      const read = await readPart(store, "r", 1);
+
+      expect(read?.entries).toEqual(part(1, "bottles/b").entries);
+      expect(reads()).toBe(3);
+    });
+
+    it("refuses a part that still does not parse after two more reads, naming the key and the fix", async () => {
+      const { store, reads } = cutPartStore(Number.POSITIVE_INFINITY);
+
+      const error = await readPart(store, "r", 1).then(
+        () => expect.unreachable("an unreadable part"),
+        (thrown: Error & { fix?: string }) => thrown,
+      );
+
+      expect(error.message).toMatch(/^_sync\/parts\/r\/1\.json is not a readable part: /);
+      expect(error.fix).toBe("delete _sync/parts/r/1.json: the next run re-checks that shard's bottles");
+      expect(reads()).toBe(3);
+    });
+
+    it("refuses another shard's part at once: it parses, so it is no write in progress", async () => {
+      const { store, reads } = cutPartStore(0, JSON.stringify(part(2, "bottles/c")));
+
+      await expect(readPart(store, "r", 1)).rejects.toThrow("is not a readable part: not this shard's");
+      expect(reads()).toBe(1);
+    });
+
+    it("reads no part as null", async () => {
+      expect(await readPart(memoryStore(), "r", 0)).toBeNull();
+    });
+  });
+
+  describe("claimMerge", () => {
+    it("claims the merge once, and reads its claim again when the read back meets a write in progress", async () => {
+      const store = memoryStore();
+      const get = store.get.bind(store);
+      let cuts = 1;
+      store.get = async (key, range) =>
+        key === mergeClaimKey("r") && cuts-- > 0 ? Readable.from([Buffer.from('{"sha')]) : get(key, range);
+
+      expect(await claimMerge(store, "r", 2)).toBe(true);
+      expect(cuts).toBe(-1);
+      expect(await claimMerge(store, "r", 0)).toBe(false);
     });
   });
 });
