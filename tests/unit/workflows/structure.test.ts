@@ -259,6 +259,19 @@ describe("test.yml", () => {
     }
   });
 
+  it("runs the unit and integration suites on Node 22 too (the Lambda and ECS runtime), outside the summary's count", () => {
+    const job = testWorkflow.jobs.node22;
+    const steps = job?.steps ?? [];
+    const setup = steps.find((s) => s.uses === "./.github/actions/setup");
+    expect(setup?.with).toMatchObject({ "node-version": "22" });
+    for (const suite of ["unit", "integration"])
+      expect(
+        steps.some((s) => s.run === `node bin/hbsync.js test ${suite} --report reports/node22-${suite}`),
+      ).toBe(true);
+    const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+    expect(String(upload?.with?.name)).not.toMatch(/^test-reports-/);
+  });
+
   it("summarises every suite's results after all of them, even when one failed", () => {
     const results = testWorkflow.jobs.results;
     expect(needsOf(results ?? {}).sort()).toEqual(["integration", "security", "unit"]);
@@ -429,7 +442,8 @@ describe("hardening", () => {
   it("installs npm packages with the setup-node npm cache", () => {
     const setup = actions.find((a) => a.path === ".github/actions/setup/action.yml");
     const node = setup?.doc.runs.steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
-    expect(node?.with).toMatchObject({ "node-version": "20", cache: "npm" });
+    expect(node?.with).toMatchObject({ "node-version": "${{ inputs.node-version }}", cache: "npm" });
+    expect(setup?.doc.inputs?.["node-version"]?.default).toBe("20");
     expect(setup?.doc.runs.steps.some((s) => s.run?.startsWith("npm ci"))).toBe(true);
   });
 
