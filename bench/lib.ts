@@ -98,13 +98,15 @@ export function pageReporting(): { order: number; active: boolean; reportedKiB: 
   try {
     const order = Number(readFileSync(join(dir, "page_reporting_order"), "utf8"));
     const reportedKiB = Number(readFileSync(join(dir, "reported_kib"), "utf8"));
-    const zone = readFileSync("/proc/buddyinfo", "utf8").split("\n")[0] ?? "";
-    const orders = zone
-      .replace(/^.*zone\s+\S+/, "")
-      .trim()
-      .split(/\s+/).length;
     if (!Number.isFinite(order) || !Number.isFinite(reportedKiB)) return null;
-    return { order, active: order <= orders - 1, reportedKiB };
+    // "Node 0, zone DMA 0 0 …": one count per order, 0 to the largest.
+    const zone = readFileSync("/proc/buddyinfo", "utf8").split("\n")[0] ?? "";
+    const largest =
+      zone
+        .replace(/^.*zone\s+\S+/, "")
+        .trim()
+        .split(/\s+/).length - 1;
+    return { order, active: order <= largest, reportedKiB };
   } catch {
     return null;
   }

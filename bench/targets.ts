@@ -165,20 +165,18 @@ export async function targets(args: string[]): Promise<Row[]> {
     load.push(uptime());
   }
 
+  const after = pageReporting();
   const reportedMiB =
-    reporting === null
-      ? null
-      : Math.round(((pageReporting()?.reportedKiB ?? 0) - reporting.reportedKiB) / 1024);
+    reporting && after ? Math.round((after.reportedKiB - reporting.reportedKiB) / 1024) : null;
   if (reportedMiB !== null)
     process.stderr.write(`targets: ${reportedMiB} MiB handed back to the host meanwhile\n`);
-  const pageReportingOrder = reporting?.order ?? null;
   await save("targets", {
     small,
     runs,
     node: process.version,
     load,
     inodeMicros: inodes,
-    pageReporting: { order: pageReportingOrder, active: reporting?.active ?? false, reportedMiB },
+    pageReporting: { order: reporting?.order ?? null, active: reporting?.active ?? false, reportedMiB },
     rows,
   });
   process.stderr.write(`load: ${load.join("\n      ")}\n`);
